@@ -1,0 +1,139 @@
+/** Payloads of the Vigil bus (DESIGN.md, "Bus topics"), as schemas that also give the types. */
+import { Type, type Static } from '@sinclair/typebox';
+import { codec } from './codec.ts';
+import { ID_PATTERN, POINT_ID_PATTERN } from './ids.ts';
+import { AlarmSchema } from './alarm.ts';
+import { TicketSchema } from './ticket.ts';
+
+const Id = Type.String({ pattern: ID_PATTERN, maxLength: 64 });
+const PointId = Type.String({ pattern: POINT_ID_PATTERN, maxLength: 129 });
+/** Milliseconds since the epoch, UTC. */
+const Timestamp = Type.Integer({ minimum: 0 });
+
+export const QualitySchema = Type.Union([Type.Literal('good'), Type.Literal('uncertain'), Type.Literal('bad')]);
+export type Quality = Static<typeof QualitySchema>;
+
+export const SampleValueSchema = Type.Union([Type.Number(), Type.Boolean(), Type.String({ maxLength: 1024 }), Type.Null()]);
+export type SampleValue = Static<typeof SampleValueSchema>;
+
+export const SampleSchema = Type.Object({
+  point: PointId,
+  ts: Timestamp,
+  value: SampleValueSchema,
+  quality: QualitySchema,
+  /** Why a sample is not good: `timeout`, `exception`, `comm-lost`, `out-of-range` … */
+  reason: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export type Sample = Static<typeof SampleSchema>;
+
+/** `vigil/v1/<site>/telemetry/<device>`: `seq` rises by one per batch per device and survives restarts. */
+export const TelemetryBatchSchema = Type.Object({
+  gateway: Id,
+  device: Id,
+  seq: Type.Integer({ minimum: 1 }),
+  samples: Type.Array(SampleSchema, { minItems: 1, maxItems: 100_000 }),
+});
+export type TelemetryBatch = Static<typeof TelemetryBatchSchema>;
+export const telemetryBatch = codec(TelemetryBatchSchema);
+
+/** `vigil/v1/<site>/acks/<gateway>`: the highest committed `seq` per device. */
+export const AckSchema = Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Integer({ minimum: 0 }));
+export type Ack = Static<typeof AckSchema>;
+export const ack = codec(AckSchema);
+
+export const DeviceCommStateSchema = Type.Union([Type.Literal('online'), Type.Literal('degraded'), Type.Literal('offline')]);
+export type DeviceCommState = Static<typeof DeviceCommStateSchema>;
+
+/** `vigil/v1/<site>/status/<gateway>` (retained): birth, last will and device communication states. */
+export const GatewayStatusSchema = Type.Object({
+  gateway: Id,
+  online: Type.Boolean(),
+  ts: Timestamp,
+  devices: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ state: DeviceCommStateSchema, reason: Type.Optional(Type.String()), since: Timestamp })),
+  ),
+  outbox: Type.Optional(Type.Object({ batches: Type.Integer(), samples: Type.Integer(), oldestTs: Type.Union([Timestamp, Type.Null()]), dropped: Type.Integer() })),
+});
+export type GatewayStatus = Static<typeof GatewayStatusSchema>;
+export const gatewayStatus = codec(GatewayStatusSchema);
+
+/** Operator actions, api → ingest on `vigil/v1/<site>/commands/<kind>`. */
+export const COMMAND_KINDS = ['alarm-ack', 'ticket-move'] as const;
+export type CommandKind = (typeof COMMAND_KINDS)[number];
+
+const CommandBase = {
+  id: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+  user: Type.String({ minLength: 1, maxLength: 64 }),
+  reason: Type.Optional(Type.String({ maxLength: 500 })),
+};
+export const AlarmAckCommandSchema = Type.Object({ ...CommandBase, alarmId: Type.String({ maxLength: 64 }) });
+export type AlarmAckCommand = Static<typeof AlarmAckCommandSchema>;
+export const alarmAckCommand = codec(AlarmAckCommandSchema);
+
+export const TicketMoveCommandSchema = Type.Object({
+  ...CommandBase,
+  ticketId: Type.String({ maxLength: 64 }),
+  to: Type.Union([Type.Literal('accepted'), Type.Literal('in-progress'), Type.Literal('resolved'), Type.Literal('closed'), Type.Literal('cancelled')]),
+});
+export type TicketMoveCommand = Static<typeof TicketMoveCommandSchema>;
+export const ticketMoveCommand = codec(TicketMoveCommandSchema);
+
+/** The answer on `vigil/v1/<site>/commands/result/<id>`. `code` maps to an HTTP status in the API. */
+export const CommandErrorCodeSchema = Type.Union([Type.Literal('invalid'), Type.Literal('not-found'), Type.Literal('conflict'), Type.Literal('forbidden')]);
+export type CommandErrorCode = Static<typeof CommandErrorCodeSchema>;
+export const CommandResultSchema = Type.Union([
+  Type.Object({ id: Type.String(), ok: Type.Literal(true), result: Type.Optional(Type.Unknown()) }),
+  Type.Object({ id: Type.String(), ok: Type.Literal(false), error: Type.Object({ code: CommandErrorCodeSchema, message: Type.String() }) }),
+]);
+export type CommandResult = Static<typeof CommandResultSchema>;
+export const commandResult = codec(CommandResultSchema);
+
+/** `vigil/v1/<site>/alarms` and `…/tickets`: the full record after each change. */
+export const alarmChange = codec(AlarmSchema);
+export const ticketChange = codec(TicketSchema);
+
+/** `vigil/v1/<site>/sim/catalog` (retained). */
+export const SimFaultSchema = Type.Object({ name: Type.String(), description: Type.String(), active: Type.Boolean() });
+export const SimDeviceSchema = Type.Object({
+  device: Id,
+  protocol: Type.Union([Type.Literal('modbus-tcp'), Type.Literal('bacnet-ip'), Type.Literal('mqtt')]),
+  host: Type.String(),
+  port: Type.Integer(),
+  unit: Type.Optional(Type.Integer()),
+  instance: Type.Optional(Type.Integer()),
+  topic: Type.Optional(Type.String()),
+  model: Type.String(),
+  faults: Type.Array(SimFaultSchema),
+});
+export type SimDevice = Static<typeof SimDeviceSchema>;
+export const SimCatalogSchema = Type.Object({ ts: Timestamp, devices: Type.Array(SimDeviceSchema) });
+export type SimCatalog = Static<typeof SimCatalogSchema>;
+export const simCatalog = codec(SimCatalogSchema);
+
+/** `…/sim/<device>/inject` and `…/clear`; the answer comes on `…/sim/<device>/reply`. */
+export const SimRequestSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  fault: Type.String({ minLength: 1, maxLength: 64 }),
+  params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean()]))),
+});
+export type SimRequest = Static<typeof SimRequestSchema>;
+export const simRequest = codec(SimRequestSchema);
+
+export const SimReplySchema = Type.Object({
+  id: Type.String(),
+  ok: Type.Boolean(),
+  error: Type.Optional(Type.Object({ code: Type.Union([Type.Literal('not-found'), Type.Literal('invalid'), Type.Literal('conflict')]), message: Type.String() })),
+  device: Type.Optional(SimDeviceSchema),
+});
+export type SimReply = Static<typeof SimReplySchema>;
+export const simReply = codec(SimReplySchema);
+
+/** `vigil/v1/<site>/health/<component>` (retained): a component's own word on how it is. */
+export const ComponentHealthSchema = Type.Object({
+  component: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('degraded'), Type.Literal('down')]),
+  ts: Timestamp,
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type ComponentHealth = Static<typeof ComponentHealthSchema>;
+export const componentHealth = codec(ComponentHealthSchema);
