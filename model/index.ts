@@ -9,3 +9,4 @@ export * from './ticket.ts';
 export * from './site-schema.ts';
 export * from './site.ts';
 export * from './shift.ts';
+export * from './bus.ts';
