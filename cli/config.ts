@@ -1,0 +1,72 @@
+/** Configuration from the environment (DESIGN.md, "Process and configuration"), checked once at start. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { DEMO_SITE_FILE } from '@vigil/model';
+
+export interface Config {
+  httpPort: number;
+  host: string;
+  /** Unset: the embedded broker. */
+  mqttUrl?: string;
+  mqttPort: number;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  dataDir: string;
+  siteFile: string;
+  isDemoSite: boolean;
+  gatewayId: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'VIGIL_ERR_CONFIG';
+}
+
+type Env = Record<string, string | undefined>;
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`${name}=${raw}: a port is a whole number from 1 to 65535`);
+  return n;
+}
+
+/** `VIGIL_SECRET`, or one generated once and kept (mode 0600) in the data directory. */
+export function loadSecret(dataDir: string, env: Env = process.env): string {
+  if (env.VIGIL_SECRET) {
+    if (env.VIGIL_SECRET.length < 16) throw new ConfigError('VIGIL_SECRET must be at least 16 characters');
+    return env.VIGIL_SECRET;
+  }
+  const file = join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(env: Env = process.env, overrides: { siteFile?: string } = {}): Config {
+  const dataDir = resolve(env.VIGIL_DATA_DIR || './data');
+  const siteFile = resolve(overrides.siteFile ?? (env.VIGIL_SITE || DEMO_SITE_FILE));
+  const gatewayId = env.VIGIL_GATEWAY_ID || 'gw-1';
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(gatewayId)) throw new ConfigError(`VIGIL_GATEWAY_ID=${gatewayId}: lower-case letters, digits, '-' or '_'`);
+  const mqttUrl = env.VIGIL_MQTT_URL || undefined;
+  if (mqttUrl && !/^(mqtts?|wss?|tcp):\/\//.test(mqttUrl)) throw new ConfigError(`VIGIL_MQTT_URL=${mqttUrl}: expected mqtt://host:port (or mqtts://, ws://, wss://)`);
+  return {
+    httpPort: port(env, 'VIGIL_HTTP_PORT', 8080),
+    host: env.VIGIL_HOST || '127.0.0.1',
+    mqttUrl,
+    mqttPort: port(env, 'VIGIL_MQTT_PORT', 1883),
+    mqttUsername: env.VIGIL_MQTT_USERNAME || undefined,
+    mqttPassword: env.VIGIL_MQTT_PASSWORD || undefined,
+    dataDir,
+    siteFile,
+    isDemoSite: siteFile === resolve(DEMO_SITE_FILE),
+    gatewayId,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,200 @@
+/** The `vigil` command line (DESIGN.md, "Command line"). Logs go to stderr; stdout is for answers. */
+import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
+import { pino, type Logger } from 'pino';
+import { loadSiteFile, SiteError, isRole, ROLES, type Site } from '@vigil/model';
+import { startSimulators } from '@vigil/simulators';
+import { startGateway } from '@vigil/gateway';
+import { startIngest, openStateReader } from '@vigil/ingest';
+import { startApi, addUser, DEMO_PASSWORD } from '@vigil/api';
+import { loadConfig, loadSecret, ConfigError, type Config } from './config.ts';
+import { startStack, externalBus, demoUsersAllowed, DASHBOARD_DIR } from './stack.ts';
+import { describePortPlan } from './port-plan.ts';
+
+const USAGE = `Usage: vigil <command> [options]
+
+  start                 everything in one process: broker, simulators, gateway, ingest, api, dashboard
+  sim [--json]          the device simulators of the site file, standalone (--seed N)
+  gateway               the edge gateway (needs VIGIL_MQTT_URL)
+  ingest                the ingest service (needs VIGIL_MQTT_URL)
+  api                   the HTTP API and dashboard (needs VIGIL_MQTT_URL)
+  site check FILE       validate a site file
+  user add NAME --role ROLE [--name "Full Name"]
+                        create or update a user; the password is read from stdin
+
+Options: --site FILE (default: VIGIL_SITE, else the bundled demo site). Environment: see README.md.`;
+
+function makeLogger(): Logger {
+  const level = process.env.VIGIL_LOG_LEVEL || 'info';
+  if (process.stderr.isTTY) return pino({ level, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
+  return pino({ level }, pino.destination(2));
+}
+
+type Closable = { close(): Promise<void> };
+
+/** Runs until SIGINT or SIGTERM, then closes in order and exits. */
+function runUntilSignalled(log: Logger, running: Closable): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  process.stderr.write('Password: ');
+  const rl = createInterface({ input: process.stdin, terminal: true });
+  // Do not echo the password.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  const line = await new Promise<string>((resolve) => rl.once('line', resolve));
+  rl.close();
+  process.stderr.write('\n');
+  return line;
+}
+
+function loadSite(config: Config): Site {
+  return loadSiteFile(config.siteFile);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      site: { type: 'string' },
+      json: { type: 'boolean' },
+      seed: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || values.help || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command || values.help ? 0 : 2;
+  }
+
+  if (command === 'site') {
+    const file = rest[1] ?? values.site;
+    if (rest[0] !== 'check' || !file) {
+      process.stderr.write('Usage: vigil site check FILE\n');
+      return 2;
+    }
+    const site = loadSiteFile(file);
+    const points = site.devices.reduce((n, d) => n + d.points.length, 0);
+    process.stdout.write(`${file}: OK — site ${site.site.id}, ${site.buildings.length} building(s), ${site.assets.length} asset(s), ${site.devices.length} device(s), ${points} point(s), ${site.detectors.length} detector(s), ${site.roster.people.length} person(s) on the roster\n`);
+    return 0;
+  }
+
+  const config = loadConfig(process.env, { siteFile: values.site });
+
+  if (command === 'user') {
+    const username = rest[1];
+    if (rest[0] !== 'add' || !username || !values.role) {
+      process.stderr.write(`Usage: vigil user add NAME --role ROLE [--name "Full Name"]  (roles: ${ROLES.join(', ')})\n`);
+      return 2;
+    }
+    if (!isRole(values.role)) {
+      process.stderr.write(`unknown role '${values.role}'; roles: ${ROLES.join(', ')}\n`);
+      return 2;
+    }
+    const password = await readPassword();
+    await addUser(config.dataDir, { username, name: values.name, role: values.role, password });
+    process.stderr.write(`user ${username} (${values.role}) saved in ${config.dataDir}\n`);
+    return 0;
+  }
+
+  const log = makeLogger();
+  const site = loadSite(config);
+
+  switch (command) {
+    case 'start': {
+      const stack = await startStack(config, site, log);
+      log.info(`Vigil is up: ${stack.url}  (site ${site.site.id}, data in ${config.dataDir}, bus ${stack.busUrl})`);
+      log.info('Port plan:\n' + describePortPlan(config, site, stack.busUrl));
+      if (stack.demoUsers) {
+        log.warn(`DEMO MODE: users operator, technician, technician2, security, engineer, manager and admin can sign in with the password '${DEMO_PASSWORD}'. Use your own site file (VIGIL_SITE) for anything but a demo on this machine.`);
+      }
+      runUntilSignalled(log, stack);
+      return -1;
+    }
+    case 'sim': {
+      const seed = values.seed === undefined ? undefined : Number(values.seed);
+      if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError(`--seed ${values.seed}: a whole number`);
+      const sims = await startSimulators({ site, bus: config.mqttUrl ? externalBus(config) : undefined, log: log.child({ module: 'simulators' }), seed });
+      const endpoints = sims.endpoints.map(({ device, protocol, host, port, unit, instance, topic }) => ({ device, protocol, host, port, unit, instance, topic }));
+      if (values.json) process.stdout.write(JSON.stringify(endpoints) + '\n');
+      else for (const e of endpoints) process.stdout.write(`${e.device}\t${e.protocol}\t${e.host}:${e.port}${e.unit !== undefined ? `\tunit ${e.unit}` : ''}\n`);
+      runUntilSignalled(log, sims);
+      return -1;
+    }
+    case 'gateway': {
+      const gw = await startGateway({ site, gatewayId: config.gatewayId, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'gateway' }) });
+      runUntilSignalled(log, gw);
+      return -1;
+    }
+    case 'ingest': {
+      const ingest = await startIngest({ site, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'ingest' }) });
+      runUntilSignalled(log, ingest);
+      return -1;
+    }
+    case 'api': {
+      const reader = openStateReader(config.dataDir);
+      const api = await startApi({
+        site,
+        bus: externalBus(config),
+        dataDir: config.dataDir,
+        host: config.host,
+        port: config.httpPort,
+        log: log.child({ module: 'api' }),
+        secret: loadSecret(config.dataDir),
+        demoUsers: demoUsersAllowed(config, site),
+        dashboardDir: DASHBOARD_DIR,
+        reader,
+      });
+      log.info(`Vigil API is up: ${api.url}`);
+      runUntilSignalled(log, {
+        close: async () => {
+          await api.close();
+          reader.close();
+        },
+      });
+      return -1;
+    }
+    default:
+      process.stderr.write(`unknown command '${command}'\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Errors a person can cause get their message only; anything else gets its stack.
+    if (err instanceof SiteError || err instanceof ConfigError) process.stderr.write(`vigil: ${err.message}\n`);
+    else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('VIGIL_ERR_')) process.stderr.write(`vigil: ${err.message}\n`);
+    else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`vigil: ${err.message}: another program uses this port (see VIGIL_HTTP_PORT, VIGIL_MQTT_PORT and the site file's device ports)\n`);
+    else process.stderr.write(`vigil: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,219 @@
+/**
+ * Polls one Modbus TCP device as the site file describes it. modbus-serial neither times out by
+ * default nor reconnects, so this driver owns both (LIBRARIES.md, "Modbus").
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import ModbusRTU from 'modbus-serial';
+import type { Logger } from 'pino';
+import type { Device, Sample } from '@vigil/model';
+import type { DeviceState, Driver, DriverSink } from './driver.ts';
+import { badRead, decodeRead, planPolls, splitRead, type ModbusRead, type PollPlan } from './poll-plan.ts';
+
+export interface Backoff {
+  firstMs: number;
+  maxMs: number;
+}
+
+export interface ModbusDriverOptions {
+  device: Device;
+  log: Logger;
+  /** Reconnect delay: doubles from `firstMs` up to `maxMs` while the device stays unreachable. */
+  backoff?: Backoff;
+}
+
+/** Exception 2, "illegal data address": the device has no register somewhere in a merged read. */
+const ILLEGAL_DATA_ADDRESS = 2;
+
+type Failure = { kind: 'timeout' } | { kind: 'exception'; code: number | null; message: string } | { kind: 'comm-lost'; message: string };
+
+function classify(err: unknown): Failure {
+  const e = err as { name?: string; errno?: string; modbusCode?: number; message?: string } | null;
+  const message = e?.message ?? String(err);
+  if (e?.name === 'TransactionTimedOutError' || e?.errno === 'ETIMEDOUT') return { kind: 'timeout' };
+  if (typeof e?.modbusCode === 'number') return { kind: 'exception', code: e.modbusCode, message };
+  if (e?.name === 'PortNotOpenError' || e?.errno === 'ECONNREFUSED' || e?.errno === 'ECONNRESET' || e?.errno === 'EPIPE') return { kind: 'comm-lost', message };
+  // A malformed reply (bad length, CRC): the device answered, but not usefully.
+  return { kind: 'exception', code: null, message };
+}
+
+export class ModbusDriver implements Driver {
+  readonly device: string;
+  private readonly config: Device;
+  private readonly log: Logger;
+  private readonly backoff: Backoff;
+  private plan: PollPlan;
+  private client: ModbusRTU | null = null;
+  private connected = false;
+  private commState: DeviceState | null = null;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | null = null;
+  private sink: DriverSink | null = null;
+
+  constructor(opts: ModbusDriverOptions) {
+    this.config = opts.device;
+    this.device = opts.device.id;
+    this.log = opts.log.child({ device: opts.device.id });
+    this.backoff = opts.backoff ?? { firstMs: 1000, maxMs: 30_000 };
+    this.plan = planPolls(opts.device.points);
+  }
+
+  start(sink: DriverSink): void {
+    if (this.loop) return;
+    this.sink = sink;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    // The loop ends after the read in flight (bounded by the device's timeout): destroying the
+    // client first would cancel that read's timer and leave it pending for ever.
+    await this.loop;
+    this.disconnect();
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.backoff.firstMs;
+    while (!this.stopped) {
+      try {
+        if (!this.connected) {
+          if (!(await this.connect())) {
+            this.lost();
+            await this.pause(delay);
+            delay = Math.min(delay * 2, this.backoff.maxMs);
+            continue;
+          }
+          delay = this.backoff.firstMs;
+        }
+        const started = Date.now();
+        await this.pollOnce(started);
+        // Next cycle one interval after this one started; a slow cycle delays the next, never overlaps it.
+        await this.pause(started + this.config.pollIntervalMs - Date.now());
+      } catch (err) {
+        // A bug here must not stop polling for good.
+        this.log.error({ err }, 'poll loop failed');
+        await this.pause(delay);
+      }
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return;
+    try {
+      await sleep(ms, undefined, { signal: this.stopping.signal });
+    } catch {
+      // aborted by stop()
+    }
+  }
+
+  private async connect(): Promise<boolean> {
+    this.disconnect();
+    const client = new ModbusRTU();
+    this.client = client;
+    // An 'error' without a listener would take the process down.
+    client.on('error', (err: unknown) => this.log.debug({ err }, 'modbus socket error'));
+    client.on('close', () => {
+      if (this.client !== client) return;
+      this.connected = false;
+      if (!this.stopped) this.lost();
+    });
+    try {
+      // `timeout` bounds the TCP connect too: a silent host would otherwise hang it.
+      await client.connectTCP(this.config.host, { port: this.config.port, timeout: this.config.timeoutMs });
+      client.setID(this.config.unit);
+      client.setTimeout(this.config.timeoutMs);
+      this.connected = true;
+      this.log.info({ host: this.config.host, port: this.config.port }, 'modbus connected');
+      return true;
+    } catch (err) {
+      this.log.debug({ err: (err as Error)?.message }, 'modbus connect failed');
+      this.disconnect();
+      return false;
+    }
+  }
+
+  private disconnect(): void {
+    const client = this.client;
+    this.client = null;
+    this.connected = false;
+    if (client) client.destroy(() => undefined);
+  }
+
+  private async read(client: ModbusRTU, read: ModbusRead): Promise<readonly number[] | readonly boolean[]> {
+    switch (read.table) {
+      case 'coil':
+        return (await client.readCoils(read.start, read.count)).data;
+      case 'discrete':
+        return (await client.readDiscreteInputs(read.start, read.count)).data;
+      case 'holding':
+        return (await client.readHoldingRegisters(read.start, read.count)).data;
+      case 'input':
+        return (await client.readInputRegisters(read.start, read.count)).data;
+    }
+  }
+
+  private async pollOnce(ts: number): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const samples: Sample[] = [];
+    let trouble: 'timeout' | 'exception' | null = null;
+    const queue = [...this.plan.reads];
+    for (let read = queue.shift(); read; read = queue.shift()) {
+      if (this.stopped || !this.connected) break;
+      try {
+        samples.push(...decodeRead(read, await this.read(client, read), ts));
+      } catch (err) {
+        const failure = classify(err);
+        // A socket that closed mid-read surfaces as a timeout: it is a lost connection.
+        if (failure.kind === 'comm-lost' || !this.connected) {
+          this.connected = false;
+          break;
+        }
+        if (failure.kind === 'exception' && failure.code === ILLEGAL_DATA_ADDRESS && read.points.length > 1) {
+          // A merged read spans an address the device lacks: read its points one by one from now on.
+          this.log.info({ table: read.table, start: read.start, count: read.count }, 'device refused a merged read; reading its points singly');
+          const parts = splitRead(read);
+          this.plan = { reads: this.plan.reads.flatMap((r) => (r === read ? parts : [r])) };
+          queue.unshift(...parts);
+          continue;
+        }
+        if (failure.kind === 'exception') {
+          this.log.warn({ table: read.table, start: read.start, count: read.count, code: failure.code, message: failure.message }, 'modbus exception');
+        } else {
+          this.log.debug({ table: read.table, start: read.start, count: read.count }, 'modbus read timed out');
+        }
+        trouble ??= failure.kind;
+        this.sink?.error(this.device, failure.kind);
+        samples.push(...badRead(read, ts, failure.kind));
+      }
+    }
+    if (this.stopped) return;
+    if (!this.connected) {
+      this.lost();
+      return;
+    }
+    this.setState(trouble ? { state: 'degraded', reason: trouble, since: ts } : { state: 'online', since: ts });
+    this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll' });
+  }
+
+  /** The connection is gone (or never came): one comm-lost sample per point, on the transition only. */
+  private lost(): void {
+    if (this.commState?.state === 'offline') return;
+    const ts = Date.now();
+    this.log.warn({ host: this.config.host, port: this.config.port }, 'modbus communication lost');
+    this.setState({ state: 'offline', reason: 'comm-lost', since: ts });
+    this.sink?.error(this.device, 'comm-lost');
+    const samples = this.config.points.map((p) => ({ point: p.id, ts, value: null, quality: 'bad' as const, reason: 'comm-lost' }));
+    this.sink?.cycle({ device: this.device, ts, samples, kind: 'comm-lost' });
+  }
+
+  private setState(next: DeviceState): void {
+    const prev = this.commState;
+    if (prev && prev.state === next.state && prev.reason === next.reason) return;
+    this.commState = next;
+    this.sink?.state(this.device, next);
+  }
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { DEMO_SITE_FILE, loadSiteFile, parseSite, SiteError, type SiteProblem } from './index.ts';
+
+const demoText = readFileSync(DEMO_SITE_FILE, 'utf8');
+
+function problemsOf(text: string): SiteProblem[] {
+  try {
+    parseSite(text, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(SiteError);
+    return (err as SiteError).problems;
+  }
+  throw new Error('the site file was accepted');
+}
+
+function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+}
+
+describe('site file loader', () => {
+  it('loads the bundled demo site with its defaults applied', () => {
+    const site = loadSiteFile(DEMO_SITE_FILE);
+    expect(site.site.id).toBe('demo');
+    expect(site.buildings[0]!.floors).toHaveLength(2);
+    expect(site.devices.map((d) => d.port)).toEqual([15021, 15022]);
+    const pressure = site.devices[0]!.points.find((p) => p.id === 'pump-b1-1.discharge_pressure')!;
+    expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big' });
+    expect(pressure.scale).toBe(1);
+    expect(site.detectors[0]).toMatchObject({ type: 'threshold', lo: 0.6, deadband: 0.05, onDelayMs: 3000, offDelayMs: 0, latching: false });
+    expect(site.roster.people.map((p) => p.username)).toEqual(['technician', 'technician2']);
+    expect(site.sla.p2.respondMin).toBe(30);
+  });
+
+  it('names file, line and field for a wrong type', () => {
+    const text = demoText.replace('port: 15022', 'port: seventy');
+    const [p] = problemsOf(text);
+    expect(p).toMatchObject({ file: 'test.yaml', field: 'devices[1].port', line: lineOf(text, 'port: seventy') });
+    expect(p!.message).toMatch(/integer/);
+  });
+
+  it('explains an id that breaks the id rule', () => {
+    const text = demoText.replace('id: tower\n', 'id: Tower A\n');
+    const [p] = problemsOf(text);
+    expect(p).toMatchObject({ field: 'buildings[0].id', line: lineOf(text, 'id: Tower A') });
+    expect(p!.message).toMatch(/lower-case/);
+  });
+
+  it('points at the parent when a required field is missing', () => {
+    const text = demoText.replace('    protocol: modbus-tcp\n    host: 127.0.0.1\n    port: 15021\n', '    protocol: modbus-tcp\n    host: 127.0.0.1\n');
+    const problems = problemsOf(text);
+    expect(problems.some((p) => p.field === 'devices[0].port' && p.line === lineOf(text, '- id: booster-1'))).toBe(true);
+  });
+
+  it('catches a misspelt field instead of ignoring it', () => {
+    const text = demoText.replace('onDelayMs: 3000', 'onDelay: 3000');
+    const problems = problemsOf(text);
+    expect(problems.map((p) => p.field)).toContain('detectors[0].onDelay');
+  });
+
+  it('checks references: unknown building, unknown point, duplicate ids', () => {
+    expect(problemsOf(demoText.replace('building: tower, floor: b1, department: technical, criticality: high }\n  - { id: pump-b1-2', 'building: annex, floor: b1, department: technical, criticality: high }\n  - { id: pump-b1-2'))[0]).toMatchObject({
+      field: 'assets[0].building',
+    });
+    expect(problemsOf(demoText.replace('point: pump-b1-2.discharge_pressure', 'point: pump-b1-2.suction_pressure'))[0]).toMatchObject({
+      field: 'detectors[1].point',
+      message: "unknown point 'pump-b1-2.suction_pressure'",
+    });
+    const dup = problemsOf(demoText.replace('id: booster-2', 'id: booster-1'));
+    expect(dup[0]).toMatchObject({ field: 'devices[1].id' });
+    expect(dup[0]!.message).toMatch(/duplicate device id/);
+  });
+
+  it('rejects a point whose asset does not exist and a non-bool coil', () => {
+    const problems = problemsOf(demoText.replace('{ id: pump-b1-2.running, modbus: { table: discrete, address: 0, type: bool }', '{ id: pump-b9.running, modbus: { table: discrete, address: 0, type: uint16 }'));
+    expect(problems.map((p) => p.message)).toEqual(expect.arrayContaining([expect.stringMatching(/asset 'pump-b9'/), expect.stringMatching(/type must be bool/)]));
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const text = 'site:\n  id: x\n  name: [unclosed\n';
+    const [p] = problemsOf(text);
+    expect(p!.field).toBe('(yaml)');
+    expect(p!.line).toBeGreaterThan(1);
+  });
+
+  it('rejects a file that is not a mapping, and an unreadable file', () => {
+    expect(problemsOf('- just\n- a list\n')[0]!.message).toMatch(/mapping/);
+    expect(() => loadSiteFile('/nonexistent/site.yaml')).toThrow(/cannot read the site file/);
+  });
+});
