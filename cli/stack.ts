@@ -51,7 +51,12 @@ export function demoUsersAllowed(config: Config, site: Site): boolean {
   return true;
 }
 
-export async function startStack(config: Config, site: Site, log: Logger): Promise<Stack> {
+export interface StackOverrides {
+  /** Per-component bus accounts on an external broker (a Mosquitto with one user per component). */
+  bus?: (role: Exclude<BusRole, 'integration'>) => BusOptions;
+}
+
+export async function startStack(config: Config, site: Site, log: Logger, overrides: StackOverrides = {}): Promise<Stack> {
   const demoUsers = demoUsersAllowed(config, site);
   const secret = loadSecret(config.dataDir);
   const closers: Array<() => Promise<void>> = [];
@@ -68,7 +73,10 @@ export async function startStack(config: Config, site: Site, log: Logger): Promi
   try {
     let bus: (role: Exclude<BusRole, 'integration'>) => BusOptions;
     let busUrl: string;
-    if (config.mqttUrl) {
+    if (overrides.bus) {
+      bus = overrides.bus;
+      busUrl = overrides.bus('api').url;
+    } else if (config.mqttUrl) {
       const external = externalBus(config);
       bus = () => external;
       busUrl = external.url;

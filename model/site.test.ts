@@ -27,7 +27,7 @@ describe('site file loader', () => {
     const pressure = site.devices[0]!.points.find((p) => p.id === 'pump-b1-1.discharge_pressure')!;
     expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big' });
     expect(pressure.scale).toBe(1);
-    expect(site.detectors[0]).toMatchObject({ type: 'threshold', lo: 0.6, deadband: 0.05, onDelayMs: 3000, offDelayMs: 0, latching: false });
+    expect(site.detectors[0]).toMatchObject({ type: 'threshold', lo: 0.6, deadband: 0.05, onDelayMs: 2000, offDelayMs: 0, latching: false });
     expect(site.roster.people.map((p) => p.username)).toEqual(['technician', 'technician2']);
     expect(site.sla.p2.respondMin).toBe(30);
   });
@@ -53,7 +53,7 @@ describe('site file loader', () => {
   });
 
   it('catches a misspelt field instead of ignoring it', () => {
-    const text = demoText.replace('onDelayMs: 3000', 'onDelay: 3000');
+    const text = demoText.replace('onDelayMs: 2000', 'onDelay: 2000');
     const problems = problemsOf(text);
     expect(problems.map((p) => p.field)).toContain('detectors[0].onDelay');
   });
