@@ -1,0 +1,89 @@
+/** The `vigil` command as a person runs it: real processes, exit codes, stdout and stderr. */
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_SITE_FILE } from '@vigil/model';
+import { freePort, tempDir } from '../testing/index.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const vigil = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) =>
+  spawnSync(process.execPath, ['bin/vigil.js', ...args], { cwd: root, encoding: 'utf8', input: opts.input, env: { ...process.env, ...opts.env }, timeout: 60_000 });
+
+describe('vigil site check', () => {
+  it('accepts the demo site and summarises it', () => {
+    const res = vigil(['site', 'check', DEMO_SITE_FILE]);
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/OK — site demo, 1 building\(s\), 2 asset\(s\), 2 device\(s\), 8 point\(s\), 2 detector\(s\)/);
+  });
+
+  it('rejects a bad file naming file, line and field, with exit code 1', () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'bad.yaml');
+    writeFileSync(file, readFileSync(DEMO_SITE_FILE, 'utf8').replace('port: 15022', 'port: 99999'));
+    const res = vigil(['site', 'check', file]);
+    dir.remove();
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: devices\\[1\\]\\.port: `));
+    expect(res.stderr).not.toMatch(/at .*\.ts:/); // a message, not a stack trace
+  });
+});
+
+describe('vigil user add', () => {
+  it('reads the password from stdin and refuses an unknown role', () => {
+    const dir = tempDir();
+    const ok = vigil(['user', 'add', 'li.ming', '--role', 'operator', '--name', 'Li Ming'], { input: 'a-strong-password\n', env: { VIGIL_DATA_DIR: dir.path } });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/user li\.ming \(operator\) saved/);
+    const bad = vigil(['user', 'add', 'x', '--role', 'janitor'], { input: 'whatever-password\n', env: { VIGIL_DATA_DIR: dir.path } });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown role 'janitor'; roles: operator, technician/);
+    dir.remove();
+  });
+});
+
+describe('vigil sim --json', () => {
+  it('prints exactly one line of JSON with every endpoint, then keeps serving', async () => {
+    const dir = tempDir();
+    const site = join(dir.path, 'site.yaml');
+    const [p1, p2] = [await freePort(), await freePort()];
+    writeFileSync(site, readFileSync(DEMO_SITE_FILE, 'utf8').replace('port: 15021', `port: ${p1}`).replace('port: 15022', `port: ${p2}`));
+    const child = spawn(process.execPath, ['bin/vigil.js', 'sim', '--json', '--site', site], { cwd: root, env: { ...process.env, VIGIL_DATA_DIR: dir.path } });
+    try {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const firstLine = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no line within 30 s: ${out}`)), 30_000);
+        child.stdout.on('data', () => {
+          if (out.includes('\n')) {
+            clearTimeout(timer);
+            resolve(out.split('\n')[0]!);
+          }
+        });
+      });
+      const endpoints = JSON.parse(firstLine);
+      expect(endpoints).toEqual([
+        { device: 'booster-1', protocol: 'modbus-tcp', host: '127.0.0.1', port: p1, unit: 1 },
+        { device: 'booster-2', protocol: 'modbus-tcp', host: '127.0.0.1', port: p2, unit: 1 },
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(child.exitCode).toBeNull();
+      expect(out.trim().split('\n')).toHaveLength(1);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      dir.remove();
+    }
+  });
+});
+
+describe('vigil start with the demo site off loopback', () => {
+  it('refuses, saying why', () => {
+    const dir = tempDir();
+    const res = vigil(['start'], { env: { VIGIL_DATA_DIR: dir.path, VIGIL_HOST: '0.0.0.0', VIGIL_HTTP_PORT: '1', VIGIL_MQTT_PORT: '2' } });
+    dir.remove();
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/demo site .* loopback only; found VIGIL_HOST=0\.0\.0\.0/);
+  });
+});
