@@ -116,7 +116,9 @@ export class ThresholdDetector {
   #explain(action: DetectorAction): Explanation {
     const { lo, hi, deadband, onDelayMs } = this.config;
     const explanation: Explanation = { rule: this.rule(action), values: this.#run.map((e) => ({ ts: e.ts, value: e.value })) };
-    const limit = lo ?? hi;
+    // With both limits, name the one this run is about.
+    const last = this.#run.at(-1)?.value;
+    const limit = lo !== undefined && hi !== undefined && last !== undefined && action === 'activate' && last > hi ? hi : (lo ?? hi);
     if (limit !== undefined) explanation.limit = limit;
     explanation.deadband = deadband;
     explanation.onDelayMs = onDelayMs;
