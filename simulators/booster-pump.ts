@@ -117,11 +117,14 @@ export class BoosterPump {
   inject(fault: string, params: Params = {}): void {
     if (!(fault in FAULTS)) throw new SimError('not-found', `booster-pump has no fault '${fault}' (known: ${Object.keys(FAULTS).join(', ')})`);
     this.active.set(fault, this.checkParams(fault, params));
+    // The drive raises its fault code at once; the process values follow tick by tick.
+    this.publish();
   }
 
   clear(fault: string): void {
     if (!(fault in FAULTS)) throw new SimError('not-found', `booster-pump has no fault '${fault}' (known: ${Object.keys(FAULTS).join(', ')})`);
     this.active.delete(fault);
+    this.publish();
   }
 
   /** Advances the model by one tick (TICK_MS) and updates the registers. */

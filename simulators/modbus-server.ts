@@ -18,6 +18,8 @@ const MAX_READ_BITS = 2000;
 const MAX_READ_REGISTERS = 125;
 const MAX_WRITE_COILS = 1968;
 const MAX_WRITE_REGISTERS = 123;
+/** Replies queued for a client that does not read them, before it is cut off. */
+const MAX_UNREAD_REPLY_BYTES = 1 << 20;
 
 export interface ModbusTcpServerOptions {
   host: string;
@@ -99,45 +101,62 @@ export class ModbusTcpServer {
     socket.on('close', () => this.sockets.delete(socket));
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
-      const replies: Buffer[] = [];
-      // One TCP chunk may carry several frames, and a frame may span chunks: frame by the length field.
-      while (pending.length >= MBAP_BYTES) {
-        const transaction = pending.readUInt16BE(0);
-        const protocol = pending.readUInt16BE(2);
-        const length = pending.readUInt16BE(4);
-        if (length < MIN_LENGTH || length > MAX_LENGTH) {
-          // The length field is the only framing on TCP (MBAP §3.1.3): once it is wrong the next
-          // frame boundary is unknown, so the frame is discarded with the connection.
-          this.badFrame(source, `MBAP length ${length} outside ${MIN_LENGTH}-${MAX_LENGTH}`);
-          if (replies.length > 0) socket.write(Buffer.concat(replies));
-          socket.destroy();
-          return;
-        }
-        if (pending.length < 6 + length) break;
-        const frame = pending.subarray(0, 6 + length);
-        pending = pending.subarray(6 + length);
-        if (protocol !== 0) {
-          // MBAP §3.1.3: protocol identifier 0 is MODBUS; anything else is discarded unanswered.
-          this.badFrame(source, `MBAP protocol id ${protocol}`);
-          continue;
-        }
-        const unit = frame[6]!;
-        // MBAP §4.4.2: on TCP the server is addressed by its IP address and 0xFF is the unit id
-        // to use; a frame for another unit id (a device behind a gateway we are not) is ignored
-        // silently, as a serial slave ignores frames for other addresses.
-        if (unit !== this.opts.unit && unit !== 0xff) {
-          this.counters.otherUnit++;
-          continue;
-        }
-        if (this.silent) {
-          this.counters.unanswered++;
-          continue;
-        }
-        replies.push(this.frameReply(transaction, unit, this.answer(frame.subarray(MBAP_BYTES))));
+      try {
+        pending = this.receive(socket, source, pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk);
+      } catch (err) {
+        // Nothing a client sends may take the process down: drop this connection only.
+        this.log.error({ err, source }, 'Modbus connection failed; closed');
+        socket.destroy();
       }
-      if (replies.length > 0 && !socket.destroyed) socket.write(Buffer.concat(replies));
     });
+  }
+
+  /** Answers every whole frame in `pending`; returns the bytes of an incomplete frame. */
+  private receive(socket: Socket, source: string, pending: Buffer): Buffer {
+    const replies: Buffer[] = [];
+    // One TCP chunk may carry several frames, and a frame may span chunks: frame by the length field.
+    while (pending.length >= MBAP_BYTES) {
+      const transaction = pending.readUInt16BE(0);
+      const protocol = pending.readUInt16BE(2);
+      const length = pending.readUInt16BE(4);
+      if (length < MIN_LENGTH || length > MAX_LENGTH) {
+        // The length field is the only framing on TCP (MBAP §3.1.3): once it is wrong the next
+        // frame boundary is unknown, so the frame is discarded with the connection.
+        this.badFrame(source, `MBAP length ${length} outside ${MIN_LENGTH}-${MAX_LENGTH}`);
+        if (replies.length > 0) socket.write(Buffer.concat(replies));
+        socket.destroy();
+        return Buffer.alloc(0);
+      }
+      if (pending.length < 6 + length) break;
+      const frame = pending.subarray(0, 6 + length);
+      pending = pending.subarray(6 + length);
+      if (protocol !== 0) {
+        // MBAP §3.1.3: protocol identifier 0 is MODBUS; anything else is discarded unanswered.
+        this.badFrame(source, `MBAP protocol id ${protocol}`);
+        continue;
+      }
+      const unit = frame[6]!;
+      // MBAP guide (unit identifier): on TCP a server is addressed by its IP address, 0xFF is the unit id
+      // to use; a frame for another unit id (a device behind a gateway we are not) is ignored
+      // silently, as a serial slave ignores frames for other addresses.
+      if (unit !== this.opts.unit && unit !== 0xff) {
+        this.counters.otherUnit++;
+        continue;
+      }
+      if (this.silent) {
+        this.counters.unanswered++;
+        continue;
+      }
+      replies.push(this.frameReply(transaction, unit, this.answer(frame.subarray(MBAP_BYTES))));
+    }
+    if (replies.length > 0 && !socket.destroyed) socket.write(Buffer.concat(replies));
+    if (socket.writableLength > MAX_UNREAD_REPLY_BYTES) {
+      // A client that sends requests but never reads the answers would grow our memory without bound.
+      this.log.warn({ source, port: this.opts.port }, 'Modbus client does not read its replies; connection closed');
+      socket.destroy();
+    }
+    // Copy the rest of an incomplete frame, so it does not pin the whole chunk it came in.
+    return Buffer.from(pending);
   }
 
   private badFrame(source: string, reason: string): void {
