@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { peer } from '../testing/index.ts';
 import { startTestStack, type TestStack } from './test-stack.ts';
 import { DASHBOARD_DIR } from './stack.ts';
@@ -28,7 +28,7 @@ const ui = {
 
 describe.skipIf(!browserBinary.ok)('dashboard in Chromium', () => {
   let t: TestStack;
-  let browser: Browser;
+  let browser: BrowserContext;
   let profile: string;
 
   beforeAll(async () => {
@@ -37,9 +37,12 @@ describe.skipIf(!browserBinary.ok)('dashboard in Chromium', () => {
     }
     t = await startTestStack();
     profile = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    browser = await chromium.launch({
+    // A fresh profile each run (playwright takes the user-data-dir as an argument, not a flag).
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: browserBinary.path,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`],
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
   }, 120_000);
 
@@ -60,7 +63,7 @@ describe.skipIf(!browserBinary.ok)('dashboard in Chromium', () => {
   });
 
   it('signs in as the operator and watches a pump alarm appear live', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await browser.newPage();
     await page.goto(t.url);
     await ui.username(page).fill('operator');
     await ui.password(page).fill('vigil-demo');
