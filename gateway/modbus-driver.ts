@@ -3,7 +3,7 @@
  * default nor reconnects, so this driver owns both (LIBRARIES.md, "Modbus").
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import ModbusRTU from 'modbus-serial';
+import modbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
 import type { Device, Sample } from '@vigil/model';
 import type { DeviceState, Driver, DriverSink } from './driver.ts';
@@ -20,6 +20,10 @@ export interface ModbusDriverOptions {
   /** Reconnect delay: doubles from `firstMs` up to `maxMs` while the device stays unreachable. */
   backoff?: Backoff;
 }
+
+// modbus-serial is CommonJS: its typings see the class on `.default`, which it also sets at run time.
+const ModbusRTU = modbusSerial.default;
+type ModbusClient = InstanceType<typeof ModbusRTU>;
 
 /** Exception 2, "illegal data address": the device has no register somewhere in a merged read. */
 const ILLEGAL_DATA_ADDRESS = 2;
@@ -42,7 +46,7 @@ export class ModbusDriver implements Driver {
   private readonly log: Logger;
   private readonly backoff: Backoff;
   private plan: PollPlan;
-  private client: ModbusRTU | null = null;
+  private client: ModbusClient | null = null;
   private connected = false;
   private commState: DeviceState | null = null;
   private readonly stopping = new AbortController();
@@ -142,7 +146,7 @@ export class ModbusDriver implements Driver {
     if (client) client.destroy(() => undefined);
   }
 
-  private async read(client: ModbusRTU, read: ModbusRead): Promise<readonly number[] | readonly boolean[]> {
+  private async read(client: ModbusClient, read: ModbusRead): Promise<readonly number[] | readonly boolean[]> {
     switch (read.table) {
       case 'coil':
         return (await client.readCoils(read.start, read.count)).data;

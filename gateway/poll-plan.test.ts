@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { parseSite, type Point } from '@vigil/model';
+import { decodeRead, planPolls, splitRead, MAX_REGISTERS_PER_READ, MAX_BITS_PER_READ } from './poll-plan.ts';
+import { words32 } from './test-peers.ts';
+
+/** Points as the site loader makes them (defaults applied). */
+function points(lines: string[]): Point[] {
+  const site = parseSite(`
+site: { id: s, name: S, timezone: UTC }
+buildings: [{ id: b, name: B, floors: [{ id: f, name: F, level: 0 }] }]
+assets: [{ id: a, name: A, class: pump, building: b, floor: f, department: technical }]
+devices:
+  - id: d
+    protocol: modbus-tcp
+    port: 1502
+    points:
+${lines.map((l) => `      - ${l}`).join('\n')}
+`);
+  return site.devices[0]!.points;
+}
+
+describe('planPolls', () => {
+  it('groups by table and merges nearby addresses into one read', () => {
+    const plan = planPolls(
+      points([
+        '{ id: a.p1, modbus: { table: holding, address: 0 } }',
+        '{ id: a.p2, modbus: { table: holding, address: 2, type: float32 } }',
+        '{ id: a.p3, modbus: { table: holding, address: 100 } }',
+        '{ id: a.p4, modbus: { table: input, address: 1 } }',
+        '{ id: a.p5, modbus: { table: coil, address: 5, type: bool } }',
+        '{ id: a.p6, modbus: { table: coil, address: 7, type: bool } }',
+      ]),
+    );
+    const summary = plan.reads.map((r) => `${r.table}:${r.start}+${r.count}:${r.points.map((p) => `${p.point.id}@${p.offset}`).join(',')}`);
+    expect(summary).toEqual(['coil:5+3:a.p5@0,a.p6@2', 'holding:0+4:a.p1@0,a.p2@2', 'holding:100+1:a.p3@0', 'input:1+1:a.p4@0']);
+  });
+
+  it('never asks for more than 125 registers or 2000 bits in one read', () => {
+    const regs = Array.from({ length: 300 }, (_, i) => `{ id: a.r${i}, modbus: { table: holding, address: ${i} } }`);
+    const bits = Array.from({ length: 2500 }, (_, i) => `{ id: a.b${i}, modbus: { table: discrete, address: ${i}, type: bool } }`);
+    const plan = planPolls(points([...regs, ...bits]));
+    const holding = plan.reads.filter((r) => r.table === 'holding');
+    const discrete = plan.reads.filter((r) => r.table === 'discrete');
+    expect(holding.map((r) => r.count)).toEqual([125, 125, 50]);
+    expect(discrete.map((r) => r.count)).toEqual([2000, 500]);
+    expect(Math.max(...holding.map((r) => r.count))).toBeLessThanOrEqual(MAX_REGISTERS_PER_READ);
+    expect(Math.max(...discrete.map((r) => r.count))).toBeLessThanOrEqual(MAX_BITS_PER_READ);
+  });
+
+  it('does not split a 32-bit value across reads', () => {
+    const regs = Array.from({ length: 62 }, (_, i) => `{ id: a.r${i}, modbus: { table: holding, address: ${i * 2}, type: uint32 } }`);
+    const plan = planPolls(points([...regs, '{ id: a.last, modbus: { table: holding, address: 124, type: float32 } }']));
+    expect(plan.reads.map((r) => [r.start, r.count])).toEqual([
+      [0, 124],
+      [124, 2],
+    ]);
+  });
+
+  it('splits a merged read into one read per point', () => {
+    const plan = planPolls(points(['{ id: a.p1, modbus: { table: holding, address: 0 } }', '{ id: a.p2, modbus: { table: holding, address: 3, type: int32 } }']));
+    expect(splitRead(plan.reads[0]!).map((r) => [r.start, r.count])).toEqual([
+      [0, 1],
+      [3, 2],
+    ]);
+  });
+});
+
+describe('decodeRead', () => {
+  it('decodes every type and both word orders, then scales', () => {
+    const plan = planPolls(
+      points([
+        '{ id: a.u16, modbus: { table: holding, address: 0, type: uint16 }, scale: 0.1 }',
+        '{ id: a.i16, modbus: { table: holding, address: 1, type: int16 }, offset: 10 }',
+        '{ id: a.i32, modbus: { table: holding, address: 2, type: int32 } }',
+        '{ id: a.u32le, modbus: { table: holding, address: 4, type: uint32, wordOrder: little } }',
+        '{ id: a.f32, modbus: { table: holding, address: 6, type: float32 }, scale: 2, offset: -1 }',
+        '{ id: a.f32le, modbus: { table: holding, address: 8, type: float32, wordOrder: little } }',
+        '{ id: a.flag, modbus: { table: holding, address: 10, type: bool } }',
+      ]),
+    );
+    const data = [1234, 0xfffe, ...words32(-100000, 'int32'), ...words32(3_000_000_000, 'uint32', 'little'), ...words32(1.5, 'float32'), ...words32(-0.8125, 'float32', 'little'), 7];
+    const samples = decodeRead(plan.reads[0]!, data, 42);
+    const byPoint = Object.fromEntries(samples.map((s) => [s.point, s.value]));
+    expect(byPoint['a.u16']).toBeCloseTo(123.4);
+    expect(byPoint).toMatchObject({ 'a.i16': 8, 'a.i32': -100000, 'a.u32le': 3_000_000_000, 'a.f32': 2, 'a.f32le': -0.8125, 'a.flag': true });
+    expect(samples.every((s) => s.ts === 42 && s.quality === 'good')).toBe(true);
+  });
+
+  it('decodes bits and marks a NaN float and a short reply bad instead of throwing', () => {
+    const bits = planPolls(points(['{ id: a.c0, modbus: { table: coil, address: 0, type: bool } }', '{ id: a.c2, modbus: { table: coil, address: 2, type: bool } }']));
+    expect(decodeRead(bits.reads[0]!, [true, false, false], 1).map((s) => s.value)).toEqual([true, false]);
+
+    const floats = planPolls(points(['{ id: a.f, modbus: { table: holding, address: 0, type: float32 } }', '{ id: a.g, modbus: { table: holding, address: 2 } }']));
+    const samples = decodeRead(floats.reads[0]!, [0x7fc0, 0x0000], 1);
+    expect(samples).toEqual([
+      { point: 'a.f', ts: 1, value: null, quality: 'bad', reason: 'out-of-range' },
+      { point: 'a.g', ts: 1, value: null, quality: 'bad', reason: 'short-reply' },
+    ]);
+  });
+});
