@@ -4,9 +4,11 @@
  * persistence off), carries the pump fault from simulator to ticket; mosquitto_sub watches it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { freePort, peer, tempDir, eventually } from '../testing/index.ts';
 import { startTestStack, type TestStack } from './test-stack.ts';
@@ -16,6 +18,7 @@ const mosquittoPasswd = peer('mosquitto_passwd', 'mosquitto');
 const mosquittoSub = peer('mosquitto_sub', 'mosquitto-clients');
 const aclFile = fileURLToPath(new URL('../deploy/mosquitto/acl', import.meta.url));
 const roles = ['gateway', 'ingest', 'api', 'sim'] as const;
+const run = promisify(execFile);
 
 describe.skipIf(!mosquitto.ok || !mosquittoPasswd.ok || !mosquittoSub.ok)('with Mosquitto as the bus', () => {
   const dir = tempDir('vigil-mosquitto-');
@@ -33,7 +36,10 @@ describe.skipIf(!mosquitto.ok || !mosquittoPasswd.ok || !mosquittoSub.ok)('with 
     const conf = join(dir.path, 'mosquitto.conf');
     writeFileSync(
       conf,
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${aclFile}`, 'persistence false', 'max_inflight_messages 1', 'max_queued_messages 10000', ''].join('\n'),
+      [
+        // Started as root, Mosquitto drops to user 'mosquitto', who cannot read our private temp dir.
+        `user ${userInfo().username}`,
+        `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${aclFile}`, 'persistence false', 'max_inflight_messages 1', 'max_queued_messages 10000', ''].join('\n'),
     );
     broker = spawn(mosquitto.path, ['-c', conf], { stdio: 'ignore' });
     await eventually(
@@ -55,12 +61,9 @@ describe.skipIf(!mosquitto.ok || !mosquittoPasswd.ok || !mosquittoSub.ok)('with 
     dir.remove();
   });
 
-  it('carries telemetry that mosquitto_sub can read', () => {
-    const out = execFileSync(
-      mosquittoSub.path,
-      ['-h', '127.0.0.1', '-p', String(port), '-u', 'vigil-ingest', '-P', password('ingest'), '-t', 'vigil/v1/demo/telemetry/+', '-C', '1', '-W', '10'],
-      { encoding: 'utf8' },
-    );
+  it('carries telemetry that mosquitto_sub can read', async () => {
+    // Asynchronously: the stack publishing the telemetry runs in this very process.
+    const { stdout: out } = await run(mosquittoSub.path, ['-h', '127.0.0.1', '-p', String(port), '-u', 'vigil-ingest', '-P', password('ingest'), '-t', 'vigil/v1/demo/telemetry/+', '-C', '1', '-W', '10']);
     const batch = JSON.parse(out);
     expect(batch).toMatchObject({ gateway: 'gw-1' });
     expect(['booster-1', 'booster-2']).toContain(batch.device);
