@@ -9,7 +9,9 @@ export function describePortPlan(config: Config, site: Site, busUrl: string): st
   ];
   for (const d of site.devices) {
     const assets = [...new Set(d.points.map((p) => p.id.split('.')[0]))].join(', ');
-    lines.push(`  ${d.protocol.padEnd(10)} ${`${d.host}:${d.port}`.padEnd(16)} unit ${d.unit}  ${d.id} (${assets})${d.simulator ? ` — simulated ${d.simulator.model}` : ''}`);
+    const where =
+      d.protocol === 'modbus-tcp' ? `${d.host}:${d.port}`.padEnd(16) + ` unit ${d.unit}` : d.protocol === 'bacnet-ip' ? `${d.host}:${d.port}`.padEnd(16) + ` device ${d.instance}` : `${d.topic}/#`;
+    lines.push(`  ${d.protocol.padEnd(10)} ${where}  ${d.id} (${assets})${d.simulator ? ` — simulated ${d.simulator.model}` : ''}`);
   }
   return lines.join('\n');
 }

@@ -40,7 +40,10 @@ export function demoUsersAllowed(config: Config, site: Site): boolean {
   const outside = [
     ...(isLoopback(config.host) ? [] : [`VIGIL_HOST=${config.host}`]),
     ...(config.mqttUrl && !isLoopback(new URL(config.mqttUrl).hostname) ? [`VIGIL_MQTT_URL=${config.mqttUrl}`] : []),
-    ...site.devices.filter((d) => !isLoopback(d.host)).map((d) => `device ${d.id} at ${d.host}`),
+    ...site.devices.flatMap((d) => {
+      const host = d.protocol === 'mqtt' ? (d.broker ? new URL(d.broker).hostname : null) : d.host;
+      return host && !isLoopback(host) ? [`device ${d.id} at ${host}`] : [];
+    }),
   ];
   if (outside.length > 0) {
     throw new ConfigError(

@@ -1,7 +1,7 @@
 /** Test support: the whole demo stack in-process, on ports chosen at run time. */
 import { pino } from 'pino';
 import { DEMO_SITE_FILE, loadSiteFile, type Site } from '@vigil/model';
-import { freePort, tempDir } from '../testing/index.ts';
+import { freePort, tempDir, useFreePorts } from '../testing/index.ts';
 import { loadConfig, type Config } from './config.ts';
 import { startStack, type Stack, type StackOverrides } from './stack.ts';
 
@@ -20,7 +20,7 @@ export interface TestStack {
 export async function startTestStack(env: Record<string, string> = {}, overrides: StackOverrides = {}): Promise<TestStack> {
   const dir = tempDir();
   const site = loadSiteFile(DEMO_SITE_FILE);
-  for (const device of site.devices) device.port = await freePort();
+  await useFreePorts(site);
   const config = loadConfig({
     VIGIL_DATA_DIR: dir.path,
     VIGIL_HTTP_PORT: String(await freePort()),

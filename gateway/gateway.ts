@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientPublishOptions } from 'mqtt';
 import type { Logger } from 'pino';
-import { ack, gatewayStatus, isId, telemetryBatch, topics, type BusOptions, type Site, type TelemetryBatch } from '@vigil/model';
+import { ack, gatewayStatus, isId, telemetryBatch, topics, type BusOptions, type ModbusDevice, type Site, type TelemetryBatch } from '@vigil/model';
 import type { DeviceState, Driver, DriverErrorKind, DriverSink, PollCycle } from './driver.ts';
 import { ModbusDriver, type Backoff } from './modbus-driver.ts';
 import { MemoryOutbox, type Outbox, type OutboxBacklog } from './outbox.ts';
@@ -61,7 +61,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
   const seqs = new SeqStore(join(opts.dataDir, `gateway-${gatewayId}`));
   const outbox: Outbox = new MemoryOutbox(opts.outboxMaxSamples ?? 100_000, log);
-  const devices = site.devices.filter((d) => d.protocol === 'modbus-tcp');
+  const devices = site.devices.filter((d): d is ModbusDevice => d.protocol === 'modbus-tcp');
   const filters = new Map(devices.map((d) => [d.id, new ReportByException(d)]));
   const drivers: Driver[] = devices.map((device) => new ModbusDriver({ device, log, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) }));
   const started = Date.now();

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import modbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
-import type { Device, Sample } from '@vigil/model';
+import type { ModbusDevice, Sample } from '@vigil/model';
 import type { DeviceState, Driver, DriverSink } from './driver.ts';
 import { badRead, decodeRead, planPolls, splitRead, type ModbusRead, type PollPlan } from './poll-plan.ts';
 
@@ -15,7 +15,7 @@ export interface Backoff {
 }
 
 export interface ModbusDriverOptions {
-  device: Device;
+  device: ModbusDevice;
   log: Logger;
   /** Reconnect delay: doubles from `firstMs` up to `maxMs` while the device stays unreachable. */
   backoff?: Backoff;
@@ -42,7 +42,7 @@ function classify(err: unknown): Failure {
 
 export class ModbusDriver implements Driver {
   readonly device: string;
-  private readonly config: Device;
+  private readonly config: ModbusDevice;
   private readonly log: Logger;
   private readonly backoff: Backoff;
   private plan: PollPlan;

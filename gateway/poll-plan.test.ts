@@ -16,7 +16,9 @@ devices:
     points:
 ${lines.map((l) => `      - ${l}`).join('\n')}
 `);
-  return site.devices[0]!.points;
+  const device = site.devices[0]!;
+  if (device.protocol !== 'modbus-tcp') throw new Error('a Modbus device expected');
+  return device.points;
 }
 
 describe('planPolls', () => {

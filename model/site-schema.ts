@@ -57,43 +57,132 @@ export const ModbusRegisterSchema = Type.Object(
 );
 export type ModbusRegister = Static<typeof ModbusRegisterSchema>;
 
-export const PointSchema = Type.Object(
-  {
-    id: PointId,
-    name: Type.Optional(Text),
-    modbus: ModbusRegisterSchema,
-    /** engineering value = raw × scale + offset */
-    scale: Type.Number({ default: 1 }),
-    offset: Type.Number({ default: 0 }),
-    unit: Type.Optional(Type.String({ maxLength: 20 })),
-    /** Report by exception: a change smaller than this is not sent (the heartbeat still is). */
-    deadband: Type.Number({ minimum: 0, default: 0 }),
-    /** Project Haystack tags where one exists: `discharge`, `pressure`, `sensor`, `run` … */
-    tags: Type.Array(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]*$' }), { default: [] }),
-  },
-  strict,
-);
-export type Point = Static<typeof PointSchema>;
 
-export const DeviceSchema = Type.Object(
+/** What every device has, whatever its protocol. */
+const deviceCommon = {
+  id: Id,
+  name: Type.Optional(Text),
+  pollIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 1000 }),
+  timeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  /** Heartbeat: every point is republished at least this often, changed or not. */
+  heartbeatMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+  /** The simulator model that serves this device in the demo (`vigil sim`); absent for real equipment. */
+  simulator: Type.Optional(
+    Type.Object(
+      {
+        model: Id,
+        /** Model parameters, e.g. `{ floors: 22 }` for a lift controller. */
+        params: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean()]), { default: {} }),
+      },
+      strict,
+    ),
+  ),
+};
+
+/** How every point is scaled, reported and described, whatever its protocol. */
+const pointCommon = {
+  id: PointId,
+  name: Type.Optional(Text),
+  /** engineering value = raw × scale + offset */
+  scale: Type.Number({ default: 1 }),
+  offset: Type.Number({ default: 0 }),
+  unit: Type.Optional(Type.String({ maxLength: 20 })),
+  /** Report by exception: a change smaller than this is not sent (the heartbeat still is). */
+  deadband: Type.Number({ minimum: 0, default: 0 }),
+  /** Project Haystack tags where one exists: `discharge`, `pressure`, `sensor`, `run` … */
+  tags: Type.Array(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]*$' }), { default: [] }),
+  /** Names for the values of an enumerated point, e.g. `{ 0: closed, 1: opened }`. */
+  states: Type.Optional(Type.Record(Type.String({ pattern: '^-?[0-9]+$' }), Type.String({ maxLength: 64 }))),
+};
+
+/** A Modbus point (the name `Point` stays for the skeleton's code). */
+export const PointSchema = Type.Object({ ...pointCommon, modbus: ModbusRegisterSchema }, strict);
+export type Point = Static<typeof PointSchema>;
+export type ModbusPoint = Point;
+
+export const ModbusDeviceSchema = Type.Object(
   {
-    id: Id,
-    name: Type.Optional(Text),
+    ...deviceCommon,
     protocol: Type.Literal('modbus-tcp'),
     host: Type.String({ minLength: 1, default: '127.0.0.1' }),
     port: Port,
     /** Modbus unit id (slave id). */
     unit: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
-    pollIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 1000 }),
-    timeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
-    /** Heartbeat: every point is republished at least this often, changed or not. */
-    heartbeatMs: Type.Integer({ minimum: 1000, default: 60_000 }),
-    /** The simulator model that serves this device in the demo (`vigil sim`); absent for real equipment. */
-    simulator: Type.Optional(Type.Object({ model: Id }, strict)),
-    points: Type.Array(PointSchema, { minItems: 1 }),
+    points: Type.Array(PointSchema, { default: [] }),
   },
   strict,
 );
+export type ModbusDevice = Static<typeof ModbusDeviceSchema>;
+
+/** A BACnet object property; `type` and `instance` name the object (ASHRAE 135 clause 12). */
+export const BacnetPointSchema = Type.Object(
+  {
+    ...pointCommon,
+    bacnet: Type.Object(
+      {
+        /** Object type by its standard number (0 analog-input … 21 life-safety-point, 22 life-safety-zone). */
+        type: Type.Integer({ minimum: 0, maximum: 1023 }),
+        instance: Type.Integer({ minimum: 0, maximum: 4_194_302 }),
+        /** Property identifier, 85 = present-value. */
+        property: Type.Integer({ minimum: 0, default: 85 }),
+        /** Subscribe to changes of value (SubscribeCOV) instead of only polling. */
+        cov: Type.Boolean({ default: false }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+export type BacnetPoint = Static<typeof BacnetPointSchema>;
+
+export const BacnetDeviceSchema = Type.Object(
+  {
+    ...deviceCommon,
+    protocol: Type.Literal('bacnet-ip'),
+    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    /** UDP port; each device on its own port on loopback (LIBRARIES.md). */
+    port: Port,
+    /** BACnet device instance. */
+    instance: Type.Integer({ minimum: 0, maximum: 4_194_302 }),
+    points: Type.Array(BacnetPointSchema, { default: [] }),
+  },
+  strict,
+);
+export type BacnetDevice = Static<typeof BacnetDeviceSchema>;
+
+/** A value in a vendor bridge's JSON payload, found by topic and JSON pointer (RFC 6901). */
+export const MqttPointSchema = Type.Object(
+  {
+    ...pointCommon,
+    mqtt: Type.Object(
+      {
+        /** Topic below the device's `topic`, may contain `+`. */
+        topic: Type.String({ minLength: 1, maxLength: 256 }),
+        pointer: Type.String({ pattern: '^(/.*)?$', default: '' }),
+        type: Type.Union([Type.Literal('number'), Type.Literal('boolean'), Type.Literal('string')], { default: 'number' }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+export type MqttPoint = Static<typeof MqttPointSchema>;
+
+export const MqttDeviceSchema = Type.Object(
+  {
+    ...deviceCommon,
+    protocol: Type.Literal('mqtt'),
+    /** The broker the vendor bridge publishes to; unset: the Vigil bus. */
+    broker: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp)://' })),
+    /** The bridge's base topic, e.g. `vendor/acme-access/demo`. */
+    topic: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^#+]+$' }),
+    points: Type.Array(MqttPointSchema, { default: [] }),
+  },
+  strict,
+);
+export type MqttDevice = Static<typeof MqttDeviceSchema>;
+
+export const DeviceSchema = Type.Union([ModbusDeviceSchema, BacnetDeviceSchema, MqttDeviceSchema]);
 export type Device = Static<typeof DeviceSchema>;
 
 export const ThresholdDetectorSchema = Type.Object(

@@ -23,8 +23,9 @@ describe('site file loader', () => {
     const site = loadSiteFile(DEMO_SITE_FILE);
     expect(site.site.id).toBe('demo');
     expect(site.buildings[0]!.floors).toHaveLength(2);
-    expect(site.devices.map((d) => d.port)).toEqual([15021, 15022]);
+    expect(site.devices.map((d) => ('port' in d ? d.port : null))).toEqual([15021, 15022]);
     const pressure = site.devices[0]!.points.find((p) => p.id === 'pump-b1-1.discharge_pressure')!;
+    if (!('modbus' in pressure)) throw new Error('a Modbus point expected');
     expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big' });
     expect(pressure.scale).toBe(1);
     expect(site.detectors[0]).toMatchObject({ type: 'threshold', lo: 0.6, deadband: 0.05, onDelayMs: 2000, offDelayMs: 0, latching: false });
@@ -86,5 +87,29 @@ describe('site file loader', () => {
   it('rejects a file that is not a mapping, and an unreadable file', () => {
     expect(problemsOf('- just\n- a list\n')[0]!.message).toMatch(/mapping/);
     expect(() => loadSiteFile('/nonexistent/site.yaml')).toThrow(/cannot read the site file/);
+  });
+});
+
+describe('devices of every protocol', () => {
+  const base = demoText.split('\ndevices:')[0] + '\ndetectors: []\ndevices:\n';
+  it('accepts BACnet/IP and MQTT devices', () => {
+    const site = parseSite(
+      base +
+        [
+          '  - { id: panel, protocol: bacnet-ip, port: 47901, instance: 1001, points: [{ id: pump-b1-1.fire, bacnet: { type: 22, instance: 1, cov: true } }] }',
+          '  - { id: doors, protocol: mqtt, topic: vendor/acme/demo, points: [{ id: pump-b1-2.door, mqtt: { topic: doors/+/state, pointer: /open, type: boolean } }] }',
+        ].join('\n') + '\n',
+      'test.yaml',
+    );
+    expect(site.devices[0]).toMatchObject({ protocol: 'bacnet-ip', host: '127.0.0.1', instance: 1001, points: [{ bacnet: { type: 22, instance: 1, property: 85, cov: true } }] });
+    expect(site.devices[1]).toMatchObject({ protocol: 'mqtt', topic: 'vendor/acme/demo', points: [{ mqtt: { topic: 'doors/+/state', pointer: '/open', type: 'boolean' } }] });
+  });
+
+  it('names the field of the protocol branch that is wrong, and an unknown protocol', () => {
+    const text = base + '  - { id: panel, protocol: bacnet-ip, port: 47901, instance: -3 }\n';
+    expect(problemsOf(text)[0]).toMatchObject({ field: 'devices[0].instance', line: lineOf(text, 'id: panel') });
+    const unknown = problemsOf(base + '  - { id: x, protocol: knx, port: 1 }\n')[0]!;
+    expect(unknown.field).toBe('devices[0].protocol');
+    expect(unknown.message).toBe('must be one of protocol: modbus-tcp | bacnet-ip | mqtt');
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
 import { SiteFileSchema, type Site } from './site-schema.ts';
 import { ID_PATTERN, POINT_ID_PATTERN, splitPointId } from './ids.ts';
 
@@ -58,6 +59,44 @@ function locate(doc: Document, counter: LineCounter, path: Path): { line: number
   return { line: 1, column: 1 };
 }
 
+/**
+ * Schema errors with their JSON-pointer paths. A union (a device: Modbus, BACnet or MQTT) is checked
+ * against the branch its discriminating literal (e.g. `protocol`) names, so the error points at the
+ * field that is wrong instead of saying "no branch matched".
+ */
+function schemaErrors(schema: TSchema, value: unknown, base: string): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string }> = [];
+  const seen = new Set<string>();
+  for (const err of Value.Errors(schema, value)) {
+    if (seen.has(err.path)) continue;
+    seen.add(err.path);
+    const branches = (err.schema as { anyOf?: TSchema[] }).anyOf;
+    if (branches && err.value && typeof err.value === 'object' && !Array.isArray(err.value)) {
+      out.push(...unionErrors(branches, err.value as Record<string, unknown>, base + err.path));
+      continue;
+    }
+    const pattern = (err.schema as { pattern?: string }).pattern;
+    out.push({ path: base + err.path, message: (pattern && friendly[pattern]) || err.message.toLowerCase() });
+  }
+  return out;
+}
+
+function unionErrors(branches: TSchema[], value: Record<string, unknown>, path: string): Array<{ path: string; message: string }> {
+  type Literal = [key: string, constant: unknown];
+  const literals = (b: TSchema): Literal[] =>
+    Object.entries((b as { properties?: Record<string, { const?: unknown }> }).properties ?? {})
+      .filter(([, p]) => 'const' in p)
+      .map(([k, p]) => [k, p.const]);
+  const chosen = branches.find((b) => {
+    const l = literals(b);
+    return l.length > 0 && l.every(([k, c]) => value[k] === c);
+  });
+  if (chosen) return schemaErrors(chosen, Value.Default(chosen, value), path);
+  const keys = [...new Set(branches.flatMap((b) => literals(b).map(([k]) => k)))];
+  const allowed = keys.map((k) => `${k}: ${branches.flatMap((b) => literals(b).filter(([kk]) => kk === k).map(([, c]) => String(c))).join(' | ')}`);
+  return [{ path: keys.length === 1 ? `${path}/${keys[0]}` : path, message: `must be one of ${allowed.join('; ')}` }];
+}
+
 /** Parses and validates site-file text. `file` names the source in errors. */
 export function parseSite(text: string, file = 'site.yaml'): Site {
   const counter = new LineCounter();
@@ -73,17 +112,8 @@ export function parseSite(text: string, file = 'site.yaml'): Site {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SiteError([problem([], 'a site file is a YAML mapping with site, buildings, assets, devices …')]);
 
   const value = Value.Default(SiteFileSchema, structuredClone(raw));
-  const schemaProblems: SiteProblem[] = [];
-  const seen = new Set<string>();
-  for (const err of Value.Errors(SiteFileSchema, value)) {
-    // A union reports one error per branch; the first is enough per field.
-    if (seen.has(err.path)) continue;
-    seen.add(err.path);
-    const pattern = (err.schema as { pattern?: string }).pattern;
-    schemaProblems.push(problem(pointerToPath(err.path), (pattern && friendly[pattern]) || err.message.toLowerCase()));
-    if (schemaProblems.length >= 20) break;
-  }
-  if (schemaProblems.length > 0) throw new SiteError(schemaProblems);
+  const schemaProblems = schemaErrors(SiteFileSchema, value, '').map((e) => problem(pointerToPath(e.path), e.message));
+  if (schemaProblems.length > 0) throw new SiteError(schemaProblems.slice(0, 20));
 
   const site = value as Site;
   const refProblems = checkReferences(site).map(([path, message]) => problem(path, message));
@@ -130,15 +160,19 @@ function checkReferences(site: Site): Array<[Path, string]> {
   const points = new Map<string, Path>();
   const endpoints = new Map<string, number>();
   site.devices.forEach((d, i) => {
-    const endpoint = `${d.host}:${d.port}:${d.unit}`;
-    if (endpoints.has(endpoint)) out.push([['devices', i, 'port'], `devices[${endpoints.get(endpoint)}] already uses ${d.host}:${d.port} unit ${d.unit}`]);
-    else endpoints.set(endpoint, i);
+    if (d.protocol !== 'mqtt') {
+      // Modbus TCP devices may share a gateway's port by unit id; BACnet/IP devices each need their own UDP port.
+      const endpoint = d.protocol === 'modbus-tcp' ? `tcp ${d.host}:${d.port} unit ${d.unit}` : `udp ${d.host}:${d.port}`;
+      if (endpoints.has(endpoint)) out.push([['devices', i, 'port'], `devices[${endpoints.get(endpoint)}] already uses ${endpoint}`]);
+      else endpoints.set(endpoint, i);
+    }
     d.points.forEach((p, j) => {
       const path: Path = ['devices', i, 'points', j, 'id'];
       const { asset } = splitPointId(p.id);
       if (!assets.has(asset)) out.push([path, `the point's asset '${asset}' is not in assets`]);
       if (points.has(p.id)) out.push([path, `duplicate point id '${p.id}' (first at ${fieldName(points.get(p.id)!)})`]);
       else points.set(p.id, path);
+      if (!('modbus' in p)) return;
       const bits = p.modbus.table === 'coil' || p.modbus.table === 'discrete';
       if (bits && p.modbus.type !== 'bool') out.push([['devices', i, 'points', j, 'modbus', 'type'], `a ${p.modbus.table} holds one bit: type must be bool`]);
     });

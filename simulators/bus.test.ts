@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import mqtt, { type MqttClient } from 'mqtt';
 import { DEMO_SITE_FILE, loadSiteFile, simCatalog, simReply, topics, type SimCatalog, type SimReply, type Site } from '@vigil/model';
-import { eventually, freePort, peer, tempDir } from '../testing/index.ts';
+import { eventually, freePort, peer, portOf, tempDir, useFreePorts } from '../testing/index.ts';
 import { startSimulators, type RunningSimulators } from './index.ts';
 
 interface AedesBroker {
@@ -75,7 +75,7 @@ describe.skipIf(!aedes && !mosquitto?.ok)(`simulators on the bus (${aedes ? 'aed
     url = `mqtt://127.0.0.1:${port}`;
     stopBroker = await startBroker(port);
     site = loadSiteFile(DEMO_SITE_FILE);
-    for (const device of site.devices) device.port = await freePort();
+    await useFreePorts(site);
     sims = await startSimulators({ site, bus: { url }, log: pino({ level: 'silent' }), seed: 2 });
     observer = await mqtt.connectAsync(url, { clientId: 'vigil-test-observer', reconnectPeriod: 0 });
     observer.on('message', (topic, payload, packet) => received.push({ topic, payload, retain: packet.retain }));
@@ -93,7 +93,7 @@ describe.skipIf(!aedes && !mosquitto?.ok)(`simulators on the bus (${aedes ? 'aed
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
     expect(decoded.value.devices.map((d) => [d.device, d.protocol, d.host, d.port, d.unit, d.model])).toEqual(
-      site.devices.map((d) => [d.id, 'modbus-tcp', '127.0.0.1', d.port, 1, 'booster-pump']),
+      site.devices.map((d) => [d.id, 'modbus-tcp', '127.0.0.1', portOf(d), 1, 'booster-pump']),
     );
     expect(decoded.value.devices[0]!.faults.find((f) => f.name === 'cavitation')).toMatchObject({ active: false });
   });
@@ -148,7 +148,7 @@ describe.skipIf(!aedes && !mosquitto?.ok)(`simulators on the bus (${aedes ? 'aed
   it('leaves a device served by another simulator process to that process', async () => {
     const other = structuredClone(site);
     other.site.id = 'other';
-    for (const device of other.devices) device.port = await freePort();
+    await useFreePorts(other);
     const partial = await startSimulators({ site: other, bus: { url }, log: pino({ level: 'silent' }), devices: ['booster-1'] });
     const seen: string[] = [];
     const probe = await mqtt.connectAsync(url, { reconnectPeriod: 0 });

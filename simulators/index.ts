@@ -65,7 +65,7 @@ export async function startSimulators(opts: SimulatorOptions): Promise<RunningSi
 
   try {
     for (const device of site.devices) {
-      if (!wanted(device.id) || !device.simulator) continue;
+      if (!wanted(device.id) || !device.simulator || device.protocol !== 'modbus-tcp') continue;
       if (device.simulator.model !== BOOSTER_PUMP_MODEL) {
         log.warn({ device: device.id, model: device.simulator.model }, 'no simulator for this model: device not served');
         continue;

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { DEMO_SITE_FILE, loadSiteFile } from '@vigil/model';
-import { freePort, peer } from '../testing/index.ts';
+import { freePort, peer, portOf, useFreePorts } from '../testing/index.ts';
 import { startSimulators, type RunningSimulators } from './index.ts';
 
 const mbpoll = peer('mbpoll', 'mbpoll');
@@ -23,8 +23,8 @@ describe.skipIf(!mbpoll.ok)('mbpoll reads the booster pump simulator', () => {
 
   beforeAll(async () => {
     const site = loadSiteFile(DEMO_SITE_FILE);
-    for (const device of site.devices) device.port = await freePort();
-    port = site.devices[0]!.port;
+    await useFreePorts(site);
+    port = portOf(site.devices[0]);
     sims = await startSimulators({ site, log: pino({ level: 'silent' }), devices: ['booster-1'] });
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import ModbusSerial from 'modbus-serial';
 import { DEMO_SITE_FILE, loadSiteFile, type Site } from '@vigil/model';
-import { eventually, freePort } from '../testing/index.ts';
+import { eventually, freePort, portOf, useFreePorts } from '../testing/index.ts';
 import { startSimulators, type RunningSimulators } from './index.ts';
 
 // modbus-serial's typings declare an ES default export over a CommonJS module: take the class's type from them.
@@ -12,7 +12,7 @@ const ModbusRTU = ModbusSerial as unknown as new () => ModbusClient;
 /** The demo site with its pumps moved to free ports. */
 async function demoSiteOnFreePorts(): Promise<Site> {
   const site = loadSiteFile(DEMO_SITE_FILE);
-  for (const device of site.devices) device.port = await freePort();
+  await useFreePorts(site);
   return site;
 }
 
@@ -44,7 +44,7 @@ describe('startSimulators: the demo booster pumps over Modbus TCP', () => {
   beforeAll(async () => {
     site = await demoSiteOnFreePorts();
     sims = await startSimulators({ site, log: pino({ level: 'silent' }), seed: 11 });
-    pump1 = await client(site.devices[0]!.port);
+    pump1 = await client(portOf(site.devices[0]));
   });
   afterAll(async () => {
     pump1?.close(() => undefined);
@@ -53,7 +53,7 @@ describe('startSimulators: the demo booster pumps over Modbus TCP', () => {
 
   it('lists its endpoints with their faults', () => {
     expect(sims.endpoints.map((e) => [e.device, e.protocol, e.host, e.port, e.unit, e.model])).toEqual(
-      site.devices.map((d) => [d.id, 'modbus-tcp', '127.0.0.1', d.port, 1, 'booster-pump']),
+      site.devices.map((d) => [d.id, 'modbus-tcp', '127.0.0.1', portOf(d), 1, 'booster-pump']),
     );
     expect(sims.endpoints[0]!.faults.map((f) => [f.name, f.active])).toEqual([
       ['cavitation', false],
@@ -81,8 +81,8 @@ describe('startSimulators: the demo booster pumps over Modbus TCP', () => {
   });
 
   it('answers unit 0xFF; both pumps are served', async () => {
-    const broadcast = await client(site.devices[0]!.port, 0xff);
-    const pump2 = await client(site.devices[1]!.port);
+    const broadcast = await client(portOf(site.devices[0]), 0xff);
+    const pump2 = await client(portOf(site.devices[1]));
     try {
       expect((await broadcast.readDiscreteInputs(0, 1)).data[0]).toBe(true);
       expect((await pump2.readHoldingRegisters(2, 2)).buffer.readFloatBE(0)).toBeGreaterThan(0.78);
@@ -100,7 +100,7 @@ describe('startSimulators: the demo booster pumps over Modbus TCP', () => {
   });
 
   it('the run coil stops the pump: not running, speed 0, current 0, pressure decays toward 0.1 MPa', async () => {
-    const pump2 = await client(site.devices[1]!.port);
+    const pump2 = await client(portOf(site.devices[1]));
     try {
       await pump2.writeCoil(0, false);
       const stopped = await readPump(pump2);
@@ -143,7 +143,7 @@ describe('startSimulators: the demo booster pumps over Modbus TCP', () => {
 
   it('no-response: requests go unanswered until cleared', async () => {
     sims.inject('booster-2', 'no-response');
-    const pump2 = await client(site.devices[1]!.port);
+    const pump2 = await client(portOf(site.devices[1]));
     try {
       pump2.setTimeout(300);
       await expect(pump2.readHoldingRegisters(0, 1)).rejects.toThrow(/Timed out/i);

@@ -82,3 +82,17 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 500
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Moves every device of a site that listens (Modbus TCP, BACnet/IP) to free ports on loopback. */
+export async function useFreePorts(site: { devices: Array<{ protocol: string; port?: number }> }): Promise<void> {
+  for (const device of site.devices) {
+    if (device.protocol === 'modbus-tcp') device.port = await freePort();
+    else if (device.protocol === 'bacnet-ip') device.port = await freeUdpPort();
+  }
+}
+
+/** The port of a device that has one (tests only). */
+export function portOf(device: { id: string; port?: number } | undefined): number {
+  if (!device || device.port === undefined) throw new Error(`device ${device?.id ?? '(none)'} has no port`);
+  return device.port;
+}
