@@ -28,6 +28,9 @@ describe('bus ACL', () => {
     expect(maySubscribe('gateway', 'demo', 'vigil/v1/demo/#')).toBe(false);
     expect(maySubscribe('sim', 'demo', 'vigil/v1/demo/sim/+/+')).toBe(true);
     expect(mayPublish('integration', 'demo', '$SYS/x')).toBe(false);
+    expect(mayPublish('sim', 'demo', 'vendor/acme-access/demo/doors/d1/event')).toBe(true);
+    expect(maySubscribe('gateway', 'demo', 'vendor/acme-access/demo/#')).toBe(true);
+    expect(mayPublish('gateway', 'demo', 'vendor/acme-access/demo/x')).toBe(false);
   });
 
   it('writes the same table as a Mosquitto ACL file', () => {

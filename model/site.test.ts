@@ -22,8 +22,14 @@ describe('site file loader', () => {
   it('loads the bundled demo site with its defaults applied', () => {
     const site = loadSiteFile(DEMO_SITE_FILE);
     expect(site.site.id).toBe('demo');
-    expect(site.buildings[0]!.floors).toHaveLength(2);
-    expect(site.devices.map((d) => ('port' in d ? d.port : null))).toEqual([15021, 15022]);
+    expect(site.buildings[0]!.floors).toHaveLength(22);
+    expect(site.buildings[0]!.floors.map((f) => f.level).slice(0, 3)).toEqual([-2, -1, 0]);
+    expect(site.devices.slice(0, 3).map((d) => ('port' in d ? d.port : null))).toEqual([15021, 15022, 15023]);
+    // Every endpoint has its own port: the demo's port plan.
+    const ports = site.devices.flatMap((d) => ('port' in d ? [d.port] : []));
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(site.assets.filter((a) => a.class === 'door')).toHaveLength(60);
+    expect(site.assets.filter((a) => a.class === 'camera')).toHaveLength(40);
     const pressure = site.devices[0]!.points.find((p) => p.id === 'pump-b1-1.discharge_pressure')!;
     if (!('modbus' in pressure)) throw new Error('a Modbus point expected');
     expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big' });

@@ -8,7 +8,8 @@ import { SimError } from './errors.ts';
 
 export const BOOSTER_PUMP_MODEL = 'booster-pump';
 /** Model time step; the runner calls `step()` this often. */
-export const TICK_MS = 250;
+export { TICK_MS } from './device.ts';
+import { TICK_MS } from './device.ts';
 
 /** 0-based protocol addresses (the demo site's documented map, plus a few extra registers). */
 export const BOOSTER_PUMP_MAP = {

@@ -60,6 +60,16 @@ export class SimBus {
     return bus;
   }
 
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Publishes as a vendor bridge would (MQTT device simulators), on vendor topics outside `vigil/`. */
+  publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): void {
+    if (!this.client.connected) return; // a bridge that lost its broker drops live events, like a real one
+    this.client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false }).catch((err: unknown) => this.opts.log.debug({ err, topic }, 'vendor publish failed'));
+  }
+
   /** Publishes the retained catalog; called at start and whenever a fault changes. */
   publishCatalog(): void {
     const payload = simCatalog.encode({ ts: Date.now(), devices: this.opts.control.catalog() });

@@ -162,7 +162,7 @@ describe('startSimulators: the demo booster pumps over Modbus TCP', () => {
 
   it('counts what it served', () => {
     const counters = sims.counters();
-    expect(counters.modbus['booster-1']!.requests).toBeGreaterThan(10);
+    expect(counters.devices['booster-1']!.requests).toBeGreaterThan(10);
     expect(counters.bus).toBeNull();
   });
 });
