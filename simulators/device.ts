@@ -49,6 +49,11 @@ export interface SimulatorModel<D extends Device = Device> {
   name: string;
   protocol: D['protocol'];
   description: string;
+  /**
+   * The model's reference for simulators/README.md, in Markdown (register map, BACnet object list
+   * or topics and payloads, faults), rendered from the same tables the model serves from.
+   */
+  reference(): string;
   start(ctx: SimulatorContext<D>): Promise<SimulatedDevice>;
 }
 

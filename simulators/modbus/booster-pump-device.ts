@@ -8,6 +8,8 @@ export const boosterPumpModel: SimulatorModel<ModbusDevice> = {
   name: BOOSTER_PUMP_MODEL,
   protocol: 'modbus-tcp',
   description: 'One variable-speed pump of a domestic-water booster set (Grundfos-like register map)',
+  // Helper A renders this from BOOSTER_PUMP_MAP (issue "Device simulators").
+  reference: () => '',
   async start({ device, seed, log }) {
     const pump = new BoosterPump({ seed });
     const server = new ModbusTcpServer({ host: device.host, port: device.port, unit: device.unit, bank: pump.bank, log });
