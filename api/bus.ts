@@ -87,7 +87,8 @@ export class BusLink extends EventEmitter<BusLinkEvents> {
     });
     this.client.on('close', () => {
       this.subscribed = false;
-      if (wasUp) this.log.warn({ url: opts.bus.url }, 'lost the bus; reconnecting');
+      // client.disconnecting: our own close(), not a lost broker.
+      if (wasUp && !this.client.disconnecting) this.log.warn({ url: opts.bus.url }, 'lost the bus; reconnecting');
       wasUp = false;
     });
     // Without a listener an 'error' event would throw and end the process.

@@ -98,7 +98,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   if (opts.demoUsers && !LOOPBACK.has(opts.host))
     throw new Error(`demo users (password '${DEMO_PASSWORD}') are allowed only while the API listens on loopback, but the host is ${opts.host}: add real users with \`vigil user add\` and start without demo users`);
 
-  const log = opts.log.child({ module: 'api' });
+  const log = opts.log;
   const users = new UserStore(opts.dataDir);
   let bus: BusLink | undefined;
   try {
