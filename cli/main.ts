@@ -18,6 +18,8 @@ const USAGE = `Usage: vigil <command> [options]
   gateway               the edge gateway (needs VIGIL_MQTT_URL)
   ingest                the ingest service (needs VIGIL_MQTT_URL)
   api                   the HTTP API and dashboard (needs VIGIL_MQTT_URL)
+  bench [--json FILE] [--seconds N] [--only ingest,gateway]
+                        measure the speed goals; prints a table, writes JSON
   site check FILE       validate a site file
   user add NAME --role ROLE [--name "Full Name"]
                         create or update a user; the password is read from stdin
@@ -73,7 +75,17 @@ function loadSite(config: Config): Site {
   return loadSiteFile(config.siteFile);
 }
 
+async function bench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'string' }, seconds: { type: 'string' }, only: { type: 'string' } } });
+  const seconds = values.seconds === undefined ? 30 : Number(values.seconds);
+  if (!(seconds >= 1)) throw new ConfigError(`--seconds ${values.seconds}: a number of seconds, at least 1 (figures are meant over 30 or more)`);
+  const { runBench } = await import('./bench.ts');
+  await runBench({ seconds, json: values.json, only: values.only?.split(','), progress: (l) => process.stderr.write(l + '\n') });
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'bench') return bench(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
