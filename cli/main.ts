@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
 import { loadSiteFile, SiteError, isRole, ROLES, type Site } from '@vigil/model';
-import { startSimulators } from '@vigil/simulators';
+import { startSimulators, createSimClock } from '@vigil/simulators';
 import { startGateway } from '@vigil/gateway';
 import { startIngest, openStateReader } from '@vigil/ingest';
 import { startApi, addUser, DEMO_PASSWORD } from '@vigil/api';
@@ -14,7 +14,8 @@ import { describePortPlan } from './port-plan.ts';
 const USAGE = `Usage: vigil <command> [options]
 
   start                 everything in one process: broker, simulators, gateway, ingest, api, dashboard
-  sim [--json]          the device simulators of the site file, standalone (--seed N)
+  sim [--json]          the device simulators of the site file, standalone (--seed N, --speed N: simulated
+                        seconds per real second)
   gateway               the edge gateway (needs VIGIL_MQTT_URL)
   ingest                the ingest service (needs VIGIL_MQTT_URL)
   api                   the HTTP API and dashboard (needs VIGIL_MQTT_URL)
@@ -93,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
       site: { type: 'string' },
       json: { type: 'boolean' },
       seed: { type: 'string' },
+      speed: { type: 'string' },
       role: { type: 'string' },
       name: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -151,10 +153,23 @@ async function main(argv: string[]): Promise<number> {
     case 'sim': {
       const seed = values.seed === undefined ? undefined : Number(values.seed);
       if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError(`--seed ${values.seed}: a whole number`);
-      const sims = await startSimulators({ site, bus: config.mqttUrl ? externalBus(config) : undefined, log: log.child({ module: 'simulators' }), seed });
+      const speed = values.speed === undefined ? 1 : Number(values.speed);
+      if (!(speed > 0 && speed <= 10_000)) throw new ConfigError(`--speed ${values.speed}: simulated seconds per real second, more than 0 and at most 10000`);
+      const sims = await startSimulators({
+        site,
+        bus: config.mqttUrl ? externalBus(config) : undefined,
+        log: log.child({ module: 'simulators' }),
+        seed,
+        clock: createSimClock({ speed }),
+      });
       const endpoints = sims.endpoints.map(({ device, protocol, host, port, unit, instance, topic }) => ({ device, protocol, host, port, unit, instance, topic }));
       if (values.json) process.stdout.write(JSON.stringify(endpoints) + '\n');
-      else for (const e of endpoints) process.stdout.write(`${e.device}\t${e.protocol}\t${e.host}:${e.port}${e.unit !== undefined ? `\tunit ${e.unit}` : ''}\n`);
+      else {
+        for (const e of endpoints) {
+          const address = e.protocol === 'mqtt' ? `${e.host}:${e.port}\ttopic ${e.topic}/#` : `${e.host}:${e.port}\t${e.protocol === 'bacnet-ip' ? `device ${e.instance}` : `unit ${e.unit}`}`;
+          process.stdout.write(`${e.device}\t${e.protocol}\t${address}\n`);
+        }
+      }
       runUntilSignalled(log, sims);
       return -1;
     }
