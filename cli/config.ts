@@ -16,6 +16,8 @@ export interface Config {
   siteFile: string;
   isDemoSite: boolean;
   gatewayId: string;
+  /** Set: time series go to InfluxDB (writes: /api/v2/write; reads: InfluxQL over /query). */
+  influx?: { url: string; token?: string; org?: string; bucket: string; database: string };
 }
 
 export class ConfigError extends Error {
@@ -53,7 +55,21 @@ export function loadConfig(env: Env = process.env, overrides: { siteFile?: strin
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(gatewayId)) throw new ConfigError(`VIGIL_GATEWAY_ID=${gatewayId}: lower-case letters, digits, '-' or '_'`);
   const mqttUrl = env.VIGIL_MQTT_URL || undefined;
   if (mqttUrl && !/^(mqtts?|wss?|tcp):\/\//.test(mqttUrl)) throw new ConfigError(`VIGIL_MQTT_URL=${mqttUrl}: expected mqtt://host:port (or mqtts://, ws://, wss://)`);
+  let influx: Config['influx'];
+  if (env.VIGIL_INFLUX_URL) {
+    if (!/^https?:\/\//.test(env.VIGIL_INFLUX_URL)) throw new ConfigError(`VIGIL_INFLUX_URL=${env.VIGIL_INFLUX_URL}: expected http://host:8086`);
+    const bucket = env.VIGIL_INFLUX_BUCKET || 'vigil';
+    influx = {
+      url: env.VIGIL_INFLUX_URL,
+      token: env.VIGIL_INFLUX_TOKEN || undefined,
+      org: env.VIGIL_INFLUX_ORG || undefined,
+      bucket,
+      // InfluxQL reads name a database: in 2.x the one its DBRP mapping gives the bucket.
+      database: env.VIGIL_INFLUX_DATABASE || bucket,
+    };
+  }
   return {
+    influx,
     httpPort: port(env, 'VIGIL_HTTP_PORT', 8080),
     host: env.VIGIL_HOST || '127.0.0.1',
     mqttUrl,
