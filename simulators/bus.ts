@@ -19,6 +19,9 @@ export interface SimControl {
   clear(device: string, fault: string): SimDevice;
 }
 
+/** A fault request is a few hundred bytes; anything far larger is refused before it is parsed (16 KiB). */
+export const MAX_SIM_REQUEST_BYTES = 16 * 1024;
+
 export interface SimBusCounters {
   requests: number;
   /** Payloads or topics refused (counted, logged once per device, dropped). */
@@ -64,6 +67,11 @@ export class SimBus {
     return this.client.connected;
   }
 
+  /** The broker's URL: MQTT vendor bridges publish through this client and report its host and port as their endpoint. */
+  get url(): string {
+    return this.opts.bus.url;
+  }
+
   /** Publishes as a vendor bridge would (MQTT device simulators), on vendor topics outside `vigil/`. */
   publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): void {
     if (!this.client.connected) return; // a bridge that lost its broker drops live events, like a real one
@@ -107,6 +115,11 @@ export class SimBus {
         return;
       }
       this.counters.requests++;
+      if (payload.length > MAX_SIM_REQUEST_BYTES) {
+        // Parsing megabytes of JSON (or a params object of 100,000 keys) is work nobody asked for.
+        this.refuse(device, `payload of ${payload.length} bytes is over ${MAX_SIM_REQUEST_BYTES}`);
+        return;
+      }
       const decoded = simRequest.decode(payload);
       if (!decoded.ok) {
         this.refuse(device, decoded.error);
