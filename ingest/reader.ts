@@ -1,7 +1,9 @@
 /** The read side the API uses: alarms, tickets and samples, over read-only connections. */
 import type { Alarm, AlarmState, Department, Ticket, TicketStatus } from '@vigil/model';
 import { SqliteStateReader, type AlarmTransitionRecord, type TicketHistoryRecord } from './state-store.ts';
-import { SqliteTimeSeriesStore, type StoredSample } from './timeseries.ts';
+import { SqliteTimeSeriesStore } from './sqlite-timeseries.ts';
+import { InfluxHistory, type InfluxOptions } from './influx-timeseries.ts';
+import type { History, HistoryOptions, StoredSample } from './timeseries.ts';
 
 export interface StateReader {
   /** Newest first. */
@@ -16,17 +18,21 @@ export interface StateReader {
   /** Oldest first. */
   ticketHistory(id: string): TicketHistoryRecord[];
   latest(point: string): StoredSample | undefined;
-  /** Samples with from ≤ ts ≤ to, oldest first; at most `limit` (default 10 000). */
-  history(point: string, from: number, to: number, limit?: number): StoredSample[];
+  /**
+   * Samples with from ≤ ts ≤ to, oldest first: raw up to `limit` (default 10 000), or with `buckets`
+   * raw or rollups, whichever fits (the answer names the resolution).
+   */
+  history(point: string, from: number, to: number, opts?: HistoryOptions): Promise<History>;
   close(): void;
 }
 
 /**
- * Opens both databases read-only. It works before ingest ever ran (the API may start first): a
+ * Opens both databases read-only; with `influx`, history is read from InfluxDB (the latest values
+ * still come from the local table ingest keeps). It works before ingest ever ran (the API may start first): a
  * missing file is created and migrated, so queries answer empty. A database newer than this code
  * is refused with a SchemaTooNewError that names the file and both versions.
  */
-export function openStateReader(dataDir: string): StateReader {
+export function openStateReader(dataDir: string, opts: { influx?: InfluxOptions } = {}): StateReader {
   const state = SqliteStateReader.open(dataDir);
   let series: SqliteTimeSeriesStore;
   try {
@@ -35,6 +41,7 @@ export function openStateReader(dataDir: string): StateReader {
     state.close();
     throw err;
   }
+  const influx = opts.influx ? new InfluxHistory(opts.influx) : undefined;
   return {
     alarms: (filter) => state.alarms(filter),
     alarm: (id) => state.alarm(id),
@@ -42,8 +49,8 @@ export function openStateReader(dataDir: string): StateReader {
     tickets: (filter) => state.tickets(filter),
     ticket: (id) => state.ticket(id),
     ticketHistory: (id) => state.ticketHistory(id),
-    latest: (point) => series.latest(point),
-    history: (point, from, to, limit) => series.history(point, from, to, limit),
+    latest: (point) => series.latestSync(point),
+    history: async (point, from, to, historyOpts) => (influx ? influx.history(point, from, to, historyOpts) : series.historySync(point, from, to, historyOpts)),
     close() {
       state.close();
       series.closeSync();

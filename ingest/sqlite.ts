@@ -31,6 +31,8 @@ export interface Database {
   pragma(sql: string, options?: { simple?: boolean }): unknown;
   transaction<F extends (...args: never[]) => unknown>(fn: F): Transaction<F>;
   close(): Database;
+  /** SQLite's online backup; `progress` returns how many pages to copy in the next step. */
+  backup(file: string, options?: { progress?: (info: { totalPages: number; remainingPages: number }) => number | undefined }): Promise<{ totalPages: number; remainingPages: number }>;
 }
 
 type DatabaseConstructor = new (file: string, options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => Database;
@@ -87,7 +89,12 @@ export function openDatabase(file: string, migrations: readonly Migration[], opt
   }
 }
 
-function userVersion(db: Database): number {
+/** An existing SQLite file as it is: no migration, no pragmas (backup and restore checks). */
+export function openExisting(file: string): Database {
+  return new BetterSqlite3(file, { fileMustExist: true, timeout: 5000 });
+}
+
+export function userVersion(db: Database): number {
   return Number(db.pragma('user_version', { simple: true }));
 }
 

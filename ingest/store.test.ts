@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { tempDir } from '../testing/index.ts';
 import { migrate, openDatabase, SchemaTooNewError, type Database, type Migration } from './sqlite.ts';
-import { SqliteTimeSeriesStore, TIMESERIES_FILE, TIMESERIES_MIGRATIONS } from './timeseries.ts';
+import { SqliteTimeSeriesStore, TIMESERIES_FILE, TIMESERIES_MIGRATIONS } from './sqlite-timeseries.ts';
 import { SqliteStateStore, STATE_FILE, STATE_MIGRATIONS } from './state-store.ts';
 import { openStateReader } from './reader.ts';
 
@@ -17,12 +17,12 @@ describe('SQLite schemas', () => {
   });
   afterEach(() => dir.remove());
 
-  it('creates both databases in WAL mode at the latest version, and reopens without migrating again', () => {
+  it('creates both databases in WAL mode at the latest version, and reopens without migrating again', async () => {
     const reader = openStateReader(join(dir.path, 'nested', 'data'));
     expect(reader.alarms()).toEqual([]);
     expect(reader.tickets()).toEqual([]);
     expect(reader.latest('pump-b1-1.speed')).toBeUndefined();
-    expect(reader.history('pump-b1-1.speed', 0, Date.now())).toEqual([]);
+    expect(await reader.history('pump-b1-1.speed', 0, Date.now())).toEqual({ point: 'pump-b1-1.speed', resolution: 'raw', samples: [] });
     reader.close();
 
     for (const [file, migrations] of [
@@ -87,30 +87,7 @@ describe('SqliteTimeSeriesStore', () => {
     dir.remove();
   });
 
-  it('keeps value types, quality and reason', async () => {
-    await store.write([
-      { point: 'a.num', ts: 1, value: 0.75, quality: 'good' },
-      { point: 'a.bool', ts: 1, value: false, quality: 'good' },
-      { point: 'a.text', ts: 1, value: '1', quality: 'uncertain' },
-      { point: 'a.null', ts: 1, value: null, quality: 'bad', reason: 'timeout' },
-    ]);
-    expect(store.latest('a.num')).toEqual({ point: 'a.num', ts: 1, value: 0.75, quality: 'good' });
-    expect(store.latest('a.bool')?.value).toBe(false);
-    expect(store.latest('a.text')?.value).toBe('1');
-    expect(store.latest('a.null')).toEqual({ point: 'a.null', ts: 1, value: null, quality: 'bad', reason: 'timeout' });
-  });
-
-  it('answers history oldest first within [from, to] and a limit; a replay does not double; latest never moves back', async () => {
-    const batch = [10, 20, 30, 40].map((ts) => ({ point: 'a.p', ts, value: ts / 10, quality: 'good' as const }));
-    await store.write(batch);
-    await store.write(batch); // a replayed batch
-    await store.write([{ point: 'a.p', ts: 5, value: 99, quality: 'good' }]); // late
-    expect(store.history('a.p', 10, 30).map((s) => s.ts)).toEqual([10, 20, 30]);
-    expect(store.history('a.p', 0, 100, 2).map((s) => s.value)).toEqual([99, 1]);
-    expect(store.history('a.p', 0, 100)).toHaveLength(5);
-    expect(store.latest('a.p')?.ts).toBe(40);
-  });
-
+  // What every store must do is in timeseries-contract.ts; SQLite's own behaviour in sqlite-timeseries.test.ts.
   it('a reader connection cannot write', async () => {
     const reader = SqliteTimeSeriesStore.open(dir.path, { readOnly: true });
     await expect(reader.write([{ point: 'a.p', ts: 1, value: 1, quality: 'good' }])).rejects.toThrow(/readonly/i);

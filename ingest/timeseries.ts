@@ -1,7 +1,8 @@
-/** Where samples go. SQLite is the embedded default; InfluxDB comes later behind the same interface. */
-import { join } from 'node:path';
-import type { Quality, Sample, SampleValue } from '@vigil/model';
-import { openDatabase, type Database, type Migration, type Statement } from './sqlite.ts';
+/**
+ * Where samples go, behind one interface: SQLite (sqlite-timeseries.ts) is the embedded default,
+ * InfluxDB (influx-timeseries.ts) the choice at scale. timeseries-contract.ts holds the tests both pass.
+ */
+import type { Quality, Sample } from '@vigil/model';
 
 export interface StoredSample {
   point: string;
@@ -11,133 +12,96 @@ export interface StoredSample {
   reason?: string;
 }
 
+/** `raw` samples, or rollups of 1-minute or 1-hour buckets. */
+export type Resolution = 'raw' | '1m' | '1h';
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+export const RESOLUTION_MS = { '1m': MINUTE_MS, '1h': HOUR_MS } as const;
+
+/**
+ * One bucket of a rollup: the numeric samples (booleans as 0 and 1; strings, nulls and `bad` quality
+ * left out) whose ts lies in [ts, ts + bucketMs).
+ */
+export interface RollupBucket {
+  ts: number;
+  /** The mean. */
+  value: number;
+  min: number;
+  max: number;
+  /** The value of the newest sample in the bucket. */
+  last: number;
+  count: number;
+}
+
+export type History =
+  | { point: string; resolution: 'raw'; samples: StoredSample[] }
+  | { point: string; resolution: '1m' | '1h'; bucketMs: number; buckets: RollupBucket[] };
+
+export interface HistoryOptions {
+  /**
+   * How many points the caller wants to draw. Given: raw samples when there are at most that many in
+   * the range, else rollups, merged into buckets wide enough that at most `buckets` (+1) come back.
+   * Not given: raw samples, up to `limit`.
+   */
+  buckets?: number;
+  /** Cap on raw samples (default and maximum HISTORY_LIMIT). */
+  limit?: number;
+}
+
+/** Default and maximum of one history read, so a careless query cannot exhaust memory. */
+export const HISTORY_LIMIT = 10_000;
+export const MAX_BUCKETS = 10_000;
+
+/** How long each resolution is kept; older data is deleted by a periodic, bounded job. */
+export interface Retention {
+  rawMs: number;
+  minuteMs: number;
+  hourMs: number;
+}
+
+export const DEFAULT_RETENTION: Retention = {
+  rawMs: 30 * DAY_MS, // 30 days
+  minuteMs: 365 * DAY_MS, // 1 year
+  hourMs: 10 * 365 * DAY_MS, // 10 years
+};
+
+export interface TimeSeriesHealth {
+  status: 'up' | 'degraded';
+  /** Writes that failed (the batch was not acknowledged, so the gateway sends it again). */
+  failedWrites: number;
+  lastError?: string;
+  lastErrorAt?: number;
+}
+
 export interface TimeSeriesStore {
   /**
-   * Stores one batch atomically. Idempotent per (point, ts): a batch replayed after a crash between
-   * this write and the commit of its `seq` overwrites itself instead of doubling.
+   * Stores one batch; resolves only once the store has accepted all of it (ingest acknowledges the
+   * batch after that). Idempotent per (point, ts): a batch replayed after a crash between this write
+   * and the commit of its `seq` overwrites itself instead of doubling.
    */
   write(samples: readonly Sample[]): Promise<void>;
+  /** The newest sample of a point; a late or replayed older sample never replaces it. */
+  latest(point: string): Promise<StoredSample | undefined>;
+  /** Samples or buckets with from ≤ ts ≤ to, oldest first; the answer names the resolution used. */
+  history(point: string, from: number, to: number, opts?: HistoryOptions): Promise<History>;
+  health(): TimeSeriesHealth;
   close(): Promise<void>;
 }
 
-export const TIMESERIES_FILE = 'timeseries.sqlite';
-
-export const TIMESERIES_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    description: 'samples and the latest value per point',
-    // `value` has no declared type so SQLite keeps numbers and text as given; `kind` restores booleans and null.
-    sql: `
-      CREATE TABLE samples (
-        point   TEXT    NOT NULL,
-        ts      INTEGER NOT NULL,
-        value,
-        kind    TEXT    NOT NULL CHECK (kind IN ('number', 'boolean', 'string', 'null')),
-        quality TEXT    NOT NULL,
-        reason  TEXT,
-        PRIMARY KEY (point, ts)
-      ) WITHOUT ROWID;
-      CREATE TABLE latest (
-        point   TEXT    PRIMARY KEY,
-        ts      INTEGER NOT NULL,
-        value,
-        kind    TEXT    NOT NULL,
-        quality TEXT    NOT NULL,
-        reason  TEXT
-      ) WITHOUT ROWID;
-    `,
-  },
-];
-
-interface SampleRow {
-  point: string;
-  ts: number;
-  value: number | string | null;
-  kind: 'number' | 'boolean' | 'string' | 'null';
-  quality: Quality;
-  reason: string | null;
+export function clampLimit(limit: number | undefined): number {
+  return limit !== undefined && Number.isFinite(limit) ? Math.max(0, Math.min(Math.floor(limit), HISTORY_LIMIT)) : HISTORY_LIMIT;
 }
 
-function kindOf(value: SampleValue): SampleRow['kind'] {
-  if (value === null) return 'null';
-  return typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'boolean' : 'string';
-}
-
-function encodeValue(value: SampleValue): number | string | null {
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  return value;
-}
-
-function decode(row: SampleRow): StoredSample {
-  const value = row.kind === 'boolean' ? row.value === 1 : row.kind === 'null' ? null : row.value;
-  const out: StoredSample = { point: row.point, ts: row.ts, value, quality: row.quality };
-  if (row.reason !== null) out.reason = row.reason;
-  return out;
-}
-
-/** Default cap on one history read, so a careless query cannot exhaust memory. */
-export const HISTORY_LIMIT = 10_000;
-
-export class SqliteTimeSeriesStore implements TimeSeriesStore {
-  readonly #db: Database;
-  readonly #insert: Statement;
-  readonly #upsertLatest: Statement;
-  readonly #latest: Statement<SampleRow>;
-  readonly #history: Statement<SampleRow>;
-  readonly #writeBatch: (samples: readonly Sample[]) => void;
-
-  private constructor(db: Database) {
-    this.#db = db;
-    this.#insert = db.prepare('INSERT OR REPLACE INTO samples (point, ts, value, kind, quality, reason) VALUES (?, ?, ?, ?, ?, ?)');
-    // Only a newer sample replaces the latest value: replays and late batches must not move it back.
-    this.#upsertLatest = db.prepare(`
-      INSERT INTO latest (point, ts, value, kind, quality, reason) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (point) DO UPDATE SET ts = excluded.ts, value = excluded.value, kind = excluded.kind,
-        quality = excluded.quality, reason = excluded.reason
-      WHERE excluded.ts >= latest.ts`);
-    this.#latest = db.prepare<SampleRow>('SELECT point, ts, value, kind, quality, reason FROM latest WHERE point = ?');
-    this.#history = db.prepare<SampleRow>(
-      'SELECT point, ts, value, kind, quality, reason FROM samples WHERE point = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?',
-    );
-    this.#writeBatch = db.transaction((samples: readonly Sample[]) => {
-      for (const s of samples) {
-        const row = [s.point, s.ts, encodeValue(s.value), kindOf(s.value), s.quality, s.reason ?? null];
-        this.#insert.run(...row);
-        this.#upsertLatest.run(...row);
-      }
-    });
-  }
-
-  /** `<dataDir>/timeseries.sqlite`, migrated forward. `readOnly` connections refuse every write (the API's). */
-  static open(dataDir: string, opts: { readOnly?: boolean } = {}): SqliteTimeSeriesStore {
-    return new SqliteTimeSeriesStore(openDatabase(join(dataDir, TIMESERIES_FILE), TIMESERIES_MIGRATIONS, { queryOnly: opts.readOnly }));
-  }
-
-  async write(samples: readonly Sample[]): Promise<void> {
-    this.writeSync(samples);
-  }
-
-  /** One transaction per batch. */
-  writeSync(samples: readonly Sample[]): void {
-    if (samples.length > 0) this.#writeBatch(samples);
-  }
-
-  latest(point: string): StoredSample | undefined {
-    const row = this.#latest.get(point);
-    return row ? decode(row) : undefined;
-  }
-
-  /** Samples with from ≤ ts ≤ to, oldest first. */
-  history(point: string, from: number, to: number, limit = HISTORY_LIMIT): StoredSample[] {
-    const n = Number.isFinite(limit) ? Math.max(0, Math.min(Math.floor(limit), HISTORY_LIMIT * 10)) : HISTORY_LIMIT;
-    return this.#history.all(point, from, to, n).map(decode);
-  }
-
-  async close(): Promise<void> {
-    this.closeSync();
-  }
-
-  closeSync(): void {
-    if (this.#db.open) this.#db.close();
-  }
+/**
+ * The rollup resolution and bucket width for a range drawn in `buckets` points: the finest resolution
+ * still kept for `from` (`minuteSince`: the oldest time 1-minute rollups exist for), widened to a
+ * whole multiple of it so that at most `buckets` buckets cover the range.
+ */
+export function rollupWidth(from: number, to: number, buckets: number, minuteSince = -Infinity): { resolution: '1m' | '1h'; bucketMs: number } {
+  const wanted = Math.max(1, Math.ceil((to - from + 1) / Math.max(1, buckets)));
+  const resolution = wanted < HOUR_MS && from >= minuteSince ? '1m' : '1h';
+  const unit = RESOLUTION_MS[resolution];
+  return { resolution, bucketMs: Math.ceil(wanted / unit) * unit };
 }
