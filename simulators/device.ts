@@ -17,6 +17,8 @@ export interface FaultSpec {
 export interface VendorPublisher {
   publish(topic: string, payload: string | Buffer, opts?: { retain?: boolean; qos?: 0 | 1 }): void;
   readonly connected: boolean;
+  /** The broker's URL: a bridge's endpoint is the broker's host and port. */
+  readonly url?: string;
 }
 
 export interface SimulatorContext<D extends Device = Device> {

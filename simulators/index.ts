@@ -10,12 +10,39 @@ import { hashString } from './prng.ts';
 
 export { ModbusTcpServer, type ModbusTcpServerOptions, type ModbusServerCounters } from './modbus-server.ts';
 export { MemoryRegisterBank, ModbusException, ModbusExceptionCode, type RegisterBank, type Table, type BitTable, type RegisterTable } from './register-bank.ts';
-export { BoosterPump, BOOSTER_PUMP_MAP, BOOSTER_PUMP_MODEL, FAULT_CODES } from './booster-pump.ts';
+export { BoosterPump, BoosterSet, BOOSTER_PUMP_MAP, BOOSTER_PUMP_MODEL, BOOSTER_PUMP_FAULTS, FAULT_CODES, SET_ROLES } from './booster-pump.ts';
+export { SumpPump, SUMP_PUMP_MAP, SUMP_PUMP_MODEL, SUMP_FAULT_CODES } from './modbus/sump-pump.ts';
+export { FireMain, FirePump, FIRE_PUMP_MAP, FIRE_PUMP_MODEL, FIRE_PUMP_MODES, FIRE_PUMP_FAULT_CODES } from './modbus/fire-pump.ts';
+export { LiftController, LIFT_CONTROLLER_MAP, LIFT_CONTROLLER_MODEL, LIFT_FLOORS, DIRECTION, DOOR, CAR_MODE, LIFT_FAULT } from './modbus/lift-controller.ts';
+export { RegisterMap, RegisterImage, decode, type RegisterEntry, type RegisterType } from './modbus/register-map.ts';
+export { startBenchSimulators, BENCH_MODEL, type BenchSimulatorOptions, type RunningBenchSimulators } from './bench.ts';
+export { scaleSite } from './scale.ts';
+export { renderModelReference } from './readme.ts';
 export { SimError, type SimErrorCode } from './errors.ts';
 export { createSimClock, type SimClock } from './clock.ts';
 export { SIMULATOR_MODELS } from './models.ts';
 export { TICK_MS, type SimulatorModel, type SimulatedDevice, type FaultSpec } from './device.ts';
 export type { SimBusCounters } from './bus.ts';
+export {
+  parseScenario,
+  loadScenarioFile,
+  checkScenario,
+  scenarioClock,
+  shippedScenarioFiles,
+  SCENARIOS_DIR,
+  ScenarioError,
+  runScenario,
+  sendSimCommand,
+  remoteSimulators,
+  SimCommandTimeout,
+  type Scenario,
+  type ScenarioStep,
+  type ScenarioTarget,
+  type ScenarioRun,
+  type ScenarioResult,
+  type SimCommand,
+} from './scenarios/index.ts';
+export { ACCESS_CONTROL_MODEL, CCTV_MODEL, ACCESS_EVENTS, DOOR_ALARM_STATES, CCTV_EVENT_TYPES } from './mqtt/index.ts';
 
 export interface SimulatorOptions {
   site: Site;
@@ -62,8 +89,9 @@ export async function startSimulators(opts: SimulatorOptions): Promise<RunningSi
   let timer: NodeJS.Timeout | null = null;
   const close = async () => {
     if (timer) clearInterval(timer);
-    await bus?.close();
+    // Devices first: the vendor bridges publish their last retained status through the bus.
     await Promise.all([...running.values()].map((d) => d.close()));
+    await bus?.close();
   };
 
   const describe = (d: SimulatedDevice): SimDevice => ({ ...d.endpoint, faults: d.faults() });

@@ -145,7 +145,7 @@ export class BridgeOutput {
  * exposes one (the SimBus does), else 127.0.0.1:0, meaning "not known here".
  */
 export function brokerAddress(vendor: VendorPublisher | null): { host: string; port: number } {
-  const url = vendor && 'url' in vendor && typeof vendor.url === 'string' ? vendor.url : null;
+  const url = vendor?.url ?? null;
   if (url) {
     try {
       const parsed = new URL(url);
