@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
 import { loadSiteFile, SiteError, isRole, ROLES, type Site } from '@vigil/model';
-import { startSimulators, createSimClock } from '@vigil/simulators';
+import { startSimulators, createSimClock, loadScenarioFile, scenarioClock, checkScenario, runScenario, sendSimCommand } from '@vigil/simulators';
 import { startGateway } from '@vigil/gateway';
-import { startIngest, openStateReader } from '@vigil/ingest';
+import { startIngest, openStateReader, backupDatabases, restoreDatabases } from '@vigil/ingest';
 import { startApi, addUser, DEMO_PASSWORD } from '@vigil/api';
 import { loadConfig, loadSecret, ConfigError, type Config } from './config.ts';
 import { startStack, externalBus, demoUsersAllowed, DASHBOARD_DIR } from './stack.ts';
@@ -21,6 +21,11 @@ const USAGE = `Usage: vigil <command> [options]
   api                   the HTTP API and dashboard (needs VIGIL_MQTT_URL)
   bench [--json FILE] [--seconds N] [--only ingest,gateway]
                         measure the speed goals; prints a table, writes JSON
+  sim fault DEVICE FAULT [--params JSON] | sim clear DEVICE FAULT
+                        inject or clear a fault in running simulators, over the bus (needs VIGIL_MQTT_URL)
+  sim --scenario FILE   run a scripted scenario (YAML) against the simulators
+  backup FILE           save ingest's databases while Vigil runs (SQLite online backup)
+  restore FILE          put a backup back (ingest and api stopped)
   site check FILE       validate a site file
   user add NAME --role ROLE [--name "Full Name"]
                         create or update a user; the password is read from stdin
@@ -95,6 +100,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       seed: { type: 'string' },
       speed: { type: 'string' },
+      scenario: { type: 'string' },
+      params: { type: 'string' },
       role: { type: 'string' },
       name: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -136,8 +143,42 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (command === 'backup' || command === 'restore') {
+    const file = rest[0];
+    if (!file) {
+      process.stderr.write(`Usage: vigil ${command} FILE\n`);
+      return 2;
+    }
+    const summary = command === 'backup' ? await backupDatabases(config.dataDir, file) : await restoreDatabases(file, config.dataDir);
+    process.stderr.write(`${command === 'backup' ? 'saved' : 'restored'}: ${JSON.stringify(summary)}\n`);
+    return 0;
+  }
+
   const log = makeLogger();
   const site = loadSite(config);
+
+  if (command === 'sim' && (rest[0] === 'fault' || rest[0] === 'clear')) {
+    const [action, device, fault] = rest;
+    if (!device || !fault) {
+      process.stderr.write('Usage: vigil sim fault|clear DEVICE FAULT [--params JSON]\n');
+      return 2;
+    }
+    let params: Record<string, number | string | boolean> | undefined;
+    if (values.params) {
+      try {
+        params = JSON.parse(values.params);
+      } catch {
+        throw new ConfigError(`--params ${values.params}: a JSON object, e.g. '{"zone":"f05"}'`);
+      }
+    }
+    const reply = await sendSimCommand({ bus: externalBus(config), site: site.site.id, device, action: action === 'fault' ? 'inject' : 'clear', fault, params, timeoutMs: 5000 });
+    if (!reply.ok) {
+      process.stderr.write(`vigil: ${reply.error?.code}: ${reply.error?.message}\n`);
+      return 1;
+    }
+    process.stdout.write(JSON.stringify(reply.device) + '\n');
+    return 0;
+  }
 
   switch (command) {
     case 'start': {
@@ -153,15 +194,23 @@ async function main(argv: string[]): Promise<number> {
     case 'sim': {
       const seed = values.seed === undefined ? undefined : Number(values.seed);
       if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError(`--seed ${values.seed}: a whole number`);
-      const speed = values.speed === undefined ? 1 : Number(values.speed);
-      if (!(speed > 0 && speed <= 10_000)) throw new ConfigError(`--speed ${values.speed}: simulated seconds per real second, more than 0 and at most 10000`);
+      const speed = values.speed === undefined ? undefined : Number(values.speed);
+      if (speed !== undefined && !(speed > 0 && speed <= 10_000)) throw new ConfigError(`--speed ${values.speed}: simulated seconds per real second, more than 0 and at most 10000`);
+      const scenario = values.scenario ? loadScenarioFile(values.scenario) : undefined;
+      // A scenario brings its own start time and speed; --speed overrides its speed.
+      const clock = scenario ? scenarioClock(scenario, site.site.timezone, speed === undefined ? {} : { speed }) : createSimClock({ speed: speed ?? 1 });
       const sims = await startSimulators({
         site,
         bus: config.mqttUrl ? externalBus(config) : undefined,
         log: log.child({ module: 'simulators' }),
         seed,
-        clock: createSimClock({ speed }),
+        clock,
       });
+      if (scenario) {
+        checkScenario(scenario, site, sims.endpoints);
+        const run = runScenario(scenario, sims, clock, { log: log.child({ scenario: scenario.name }) });
+        void run.done.then((result) => log.info({ scenario: scenario.name, result }, 'scenario finished'));
+      }
       const endpoints = sims.endpoints.map(({ device, protocol, host, port, unit, instance, topic }) => ({ device, protocol, host, port, unit, instance, topic }));
       if (values.json) process.stdout.write(JSON.stringify(endpoints) + '\n');
       else {
@@ -179,12 +228,12 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'ingest': {
-      const ingest = await startIngest({ site, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'ingest' }) });
+      const ingest = await startIngest({ site, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'ingest' }), influx: config.influx });
       runUntilSignalled(log, ingest);
       return -1;
     }
     case 'api': {
-      const reader = openStateReader(config.dataDir);
+      const reader = openStateReader(config.dataDir, { influx: config.influx });
       const api = await startApi({
         site,
         bus: externalBus(config),
@@ -212,13 +261,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Errors a person causes and can fix from the message alone (a bad file, a locked data dir …). */
+const PERSON_ERRORS = new Set(['ScenarioError', 'SimError', 'SimCommandTimeout', 'DataDirLockedError', 'BackupError', 'SchemaTooNewError']);
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
     // Errors a person can cause get their message only; anything else gets its stack.
-    if (err instanceof SiteError || err instanceof ConfigError) process.stderr.write(`vigil: ${err.message}\n`);
+    if (err instanceof SiteError || err instanceof ConfigError || (err instanceof Error && PERSON_ERRORS.has(err.name))) process.stderr.write(`vigil: ${err.message}\n`);
     else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('VIGIL_ERR_')) process.stderr.write(`vigil: ${err.message}\n`);
     else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`vigil: ${err.message}: another program uses this port (see VIGIL_HTTP_PORT, VIGIL_MQTT_PORT and the site file's device ports)\n`);
     else process.stderr.write(`vigil: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

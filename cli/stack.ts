@@ -91,7 +91,7 @@ export async function startStack(config: Config, site: Site, log: Logger, overri
       busUrl = broker.url;
     }
 
-    const ingest = await startIngest({ site, bus: bus('ingest'), dataDir: config.dataDir, log: log.child({ module: 'ingest' }) });
+    const ingest = await startIngest({ site, bus: bus('ingest'), dataDir: config.dataDir, log: log.child({ module: 'ingest' }), influx: config.influx });
     closers.push(() => ingest.close());
 
     if (site.devices.some((d) => d.simulator)) {
@@ -102,7 +102,7 @@ export async function startStack(config: Config, site: Site, log: Logger, overri
     const gateway = await startGateway({ site, gatewayId: config.gatewayId, bus: bus('gateway'), dataDir: config.dataDir, log: log.child({ module: 'gateway' }) });
     closers.push(() => gateway.close());
 
-    const reader = openStateReader(config.dataDir);
+    const reader = openStateReader(config.dataDir, { influx: config.influx });
     closers.push(async () => reader.close());
     const api = await startApi({
       site,
