@@ -8,7 +8,7 @@ import { deployAcl } from './write-mosquitto-acl.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const compose = peer('docker-compose', 'docker-compose');
-const secrets = { VIGIL_MQTT_GATEWAY_PASSWORD: 'gw-secret', VIGIL_MQTT_INGEST_PASSWORD: 'ingest-secret', VIGIL_MQTT_API_PASSWORD: 'api-secret', VIGIL_SECRET: 'a-long-enough-signing-secret' };
+const secrets = { VIGIL_MQTT_GATEWAY_PASSWORD: 'gw-secret', VIGIL_MQTT_INGEST_PASSWORD: 'ingest-secret', VIGIL_MQTT_API_PASSWORD: 'api-secret', VIGIL_SECRET: 'a-long-enough-signing-secret', VIGIL_INFLUX_PASSWORD: 'influx-secret', VIGIL_INFLUX_TOKEN: 'influx-token' };
 
 describe('deployment files', () => {
   it('the Mosquitto ACL file is the one generated from the bus ACL table', () => {
@@ -19,7 +19,9 @@ describe('deployment files', () => {
     it('validates with docker-compose config, and its commands are vigil commands', () => {
       const out = execFileSync(compose.path, ['-f', 'docker-compose.yml', 'config'], { cwd: root, env: { ...process.env, ...secrets }, encoding: 'utf8' });
       const config = parse(out) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; healthcheck?: unknown }> };
-      expect(Object.keys(config.services).sort()).toEqual(['api', 'gateway', 'ingest', 'mosquitto', 'mqtt-passwords']);
+      expect(Object.keys(config.services).sort()).toEqual(['api', 'gateway', 'influxdb', 'ingest', 'mosquitto', 'mqtt-passwords']);
+      // Ingest and the API read time series from InfluxDB 2 in a deployment.
+      for (const role of ['ingest', 'api'] as const) expect(config.services[role]!.environment).toMatchObject({ VIGIL_INFLUX_URL: 'http://influxdb:8086', VIGIL_INFLUX_BUCKET: 'vigil' });
       for (const role of ['gateway', 'ingest', 'api'] as const) {
         const service = config.services[role]!;
         expect(service.command).toEqual([role]);
