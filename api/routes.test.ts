@@ -78,7 +78,7 @@ beforeAll(async () => {
   peerBus = await busClient(broker.url);
 
   // Ingest's side of the commands: answers by the target's id.
-  await peerBus.subscribeAsync([topics.command(SITE, 'alarm-ack'), topics.command(SITE, 'ticket-move')], { qos: 1 });
+  await peerBus.subscribeAsync([topics.all.commands(SITE)], { qos: 1 });
   // The simulators' side of fault injection.
   await peerBus.subscribeAsync(topics.all.simRequests(SITE), { qos: 1 });
   peerBus.on('message', (topic, payload) => {
@@ -90,6 +90,18 @@ beforeAll(async () => {
       if (id === 'a-conflict') return answer({ ok: false, error: { code: 'conflict', message: 'the alarm is already acknowledged' } });
       if (id === 'a-missing') return answer({ ok: false, error: { code: 'not-found', message: `no alarm ${id}` } });
       return answer({ ok: true, result: alarm({ id, state: 'acknowledged-active', ackedBy: msg.user as string, ackedAt: Date.now() }) });
+    }
+    const kind = topic.split('/').at(-1)!;
+    if (['alarm-shelve', 'alarm-unshelve', 'alarm-reset', 'alarm-comment'].includes(kind)) {
+      const id = msg.alarmId as string;
+      if (id === 'a-missing') return answer({ ok: false, error: { code: 'not-found', message: `no alarm ${id}` } });
+      if (kind === 'alarm-reset' && id === 'a-conflict') return answer({ ok: false, error: { code: 'conflict', message: 'a latching alarm is reset after it is acknowledged' } });
+      const state = kind === 'alarm-shelve' ? 'shelved' : 'unacknowledged-active';
+      return answer({ ok: true, result: alarm({ id, state, ...(kind === 'alarm-shelve' ? { shelvedBy: msg.user as string, shelvedUntil: msg.until as number, shelveReason: msg.reason as string } : {}) }) });
+    }
+    if (kind === 'asset-maintenance' || kind === 'asset-out-of-service') {
+      const on = msg.on as boolean;
+      return answer({ ok: true, result: { mode: { asset: msg.asset, maintenance: kind === 'asset-maintenance' && on, outOfService: kind === 'asset-out-of-service' && on, changedAt: Date.now(), changedBy: msg.user }, alarms: [] } });
     }
     if (topic === topics.command(SITE, 'ticket-move')) {
       return answer({ ok: true, result: { ticket: ticket({ id: msg.ticketId as string, status: msg.to as 'accepted' }) } });
@@ -146,6 +158,13 @@ const PROTECTED: { method: 'GET' | 'POST' | 'DELETE'; url: string; permission?: 
   { method: 'GET', url: '/api/points/pump-b1-1.speed/history', permission: 'points:read' },
   { method: 'GET', url: '/api/alarms', permission: 'alarms:read' },
   { method: 'POST', url: '/api/alarms/a-low/ack', permission: 'alarms:ack', payload: {} },
+  { method: 'POST', url: '/api/alarms/a-low/shelve', permission: 'alarms:shelve', payload: { reason: 'sensor replaced', until: NOW + 3_600_000 } },
+  { method: 'POST', url: '/api/alarms/a-low/unshelve', permission: 'alarms:shelve', payload: {} },
+  { method: 'POST', url: '/api/alarms/a-low/reset', permission: 'alarms:reset', payload: {} },
+  { method: 'POST', url: '/api/alarms/a-low/comment', permission: 'alarms:comment', payload: { text: 'seen' } },
+  { method: 'GET', url: '/api/alarms/system', permission: 'alarms:read' },
+  { method: 'POST', url: '/api/assets/pump-b1-1/maintenance', permission: 'assets:maintain', payload: { on: true } },
+  { method: 'POST', url: '/api/assets/pump-b1-1/out-of-service', permission: 'assets:maintain', payload: { on: true, reason: 'decommissioned' } },
   { method: 'GET', url: '/api/tickets', permission: 'tickets:read' },
   { method: 'POST', url: '/api/tickets/t-mine/move', permission: 'tickets:work', payload: { to: 'accepted' } },
   { method: 'GET', url: '/api/simulators', permission: 'simulators:read' },
@@ -228,7 +247,7 @@ describe('assets and points', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.site).toEqual({ id: 'demo', name: 'Vigil Demo Tower', timezone: 'Asia/Shanghai' });
-    expect(body.assets).toHaveLength(2);
+    expect(body.assets).toHaveLength(demoSite.assets.length);
     expect(body.assets[0]).toMatchObject({ id: 'pump-b1-1', class: 'pump', building: 'tower', floor: 'b1', department: 'technical', criticality: 'high' });
     expect(body.assets[0].points).toContainEqual({ id: 'pump-b1-1.discharge_pressure', unit: 'MPa', tags: ['discharge', 'pressure', 'sensor'] });
     // The allowlist: protocol details of the point never reach the browser.
@@ -247,7 +266,7 @@ describe('assets and points', () => {
 
   it('answers history within from/to and limit', async () => {
     const res = await app.inject({ url: `/api/points/pump-b1-1.speed/history?from=${NOW - 1500}&to=${NOW}&limit=1`, headers: auth(tokens.operator) });
-    expect(res.json()).toEqual({ point: 'pump-b1-1.speed', samples: [{ ts: NOW - 1000, value: 81.5, quality: 'good' }] });
+    expect(res.json()).toEqual({ point: 'pump-b1-1.speed', resolution: 'raw', samples: [{ ts: NOW - 1000, value: 81.5, quality: 'good' }] });
     const lastHour = await app.inject({ url: '/api/points/pump-b1-1.speed/history', headers: auth(tokens.operator) });
     expect(lastHour.json().samples).toHaveLength(3);
   });
@@ -258,6 +277,8 @@ describe('assets and points', () => {
     [`from=${NOW}&to=${NOW - 1}`, 'from'],
     ['limit=0', 'limit'],
     ['limit=10001', 'limit'],
+    ['buckets=0', 'buckets'],
+    ['buckets=10001', 'buckets'],
   ])('rejects history?%s naming %s', async (query, field) => {
     const res = await app.inject({ url: `/api/points/pump-b1-1.speed/history?${query}`, headers: auth(tokens.operator) });
     expect(res.statusCode).toBe(400);
@@ -313,6 +334,46 @@ describe('alarms', () => {
       expect(res.statusCode, contentType).toBe(400);
       expect(res.json().error).toMatchObject({ code: 'VIGIL_ERR_BAD_JSON', field: 'body' });
     }
+  });
+});
+
+describe('alarm and asset commands', () => {
+  it('shelves with reason and expiry through ingest, audited; names a missing field', async () => {
+    const until = Date.now() + 3_600_000;
+    const res = await app.inject({ method: 'POST', url: '/api/alarms/a-low/shelve', headers: auth(tokens.operator), payload: { reason: 'sensor being replaced', until } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().alarm).toMatchObject({ id: 'a-low', state: 'shelved', shelvedBy: 'operator', shelvedUntil: until, shelveReason: 'sensor being replaced' });
+    const bad = await app.inject({ method: 'POST', url: '/api/alarms/a-low/shelve', headers: auth(tokens.operator), payload: { until } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('reason');
+    const store = new UserStore(dir.path);
+    try {
+      expect(store.recentAudit(20)).toContainEqual(expect.objectContaining({ username: 'operator', action: 'alarm.shelve', target: 'a-low', ok: true }));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('maps reset, comment and unshelve answers; 404 and 409 from ingest', async () => {
+    const post = (url: string, payload: object) => app.inject({ method: 'POST', url, headers: auth(tokens.operator), payload });
+    expect((await post('/api/alarms/a-low/comment', { text: 'technician on the way' })).statusCode).toBe(200);
+    expect((await post('/api/alarms/a-low/unshelve', {})).json().alarm.state).toBe('unacknowledged-active');
+    expect((await post('/api/alarms/a-conflict/reset', {})).statusCode).toBe(409);
+    expect((await post('/api/alarms/a-missing/comment', { text: 'x' })).statusCode).toBe(404);
+  });
+
+  it('puts an asset in maintenance and out of service (engineers), 404 for an unknown asset', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/assets/pump-b1-1/maintenance', headers: auth(tokens.engineer), payload: { on: true, reason: 'seal replacement' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ mode: { asset: 'pump-b1-1', maintenance: true, outOfService: false, changedBy: 'engineer' }, alarms: [] });
+    const unknown = await app.inject({ method: 'POST', url: '/api/assets/no-such-asset/out-of-service', headers: auth(tokens.admin), payload: { on: true } });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('shows alarm-system health (floods, chattering) as ingest reports it', async () => {
+    const res = await app.inject({ url: '/api/alarms/system', headers: auth(tokens.manager) });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ floods: [], chattering: [] });
   });
 });
 

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { DEMO_SITE_FILE, loadSiteFile, type Site } from '@vigil/model';
+import { DEMO_SITE_FILE, loadSiteFile, type Alarm, type Site, type Ticket, type ThresholdDetector as ThresholdConfig } from '@vigil/model';
 import { tempDir } from '../testing/index.ts';
 import { SqliteStateStore } from './state-store.ts';
 import { AlarmEngine } from './alarm-engine.ts';
 import { TicketEngine } from './ticket-engine.ts';
-import { ThresholdDetector } from './threshold-detector.ts';
+import { DetectorSet } from './detectors/index.ts';
 import { openStateReader } from './reader.ts';
 
 const log = pino({ level: 'silent' });
@@ -32,12 +32,16 @@ describe('AlarmEngine and TicketEngine', () => {
   function engines(site: Site) {
     const tickets = new TicketEngine({ site, store, log, now });
     const alarms = new AlarmEngine({ site, store, tickets, log, now });
-    const detectors = site.detectors.map((c) => ({ config: c, detector: new ThresholdDetector(c, 'MPa') }));
-    /** Feeds one value of a pump's discharge pressure at sample time ts through its detector. */
+    const detectors = new DetectorSet(site);
+    /** Feeds one value of a pump's discharge pressure at sample time ts through its detectors. */
     const feed = (pump: 1 | 2, ts: number, value: number) => {
-      const { config, detector } = detectors[pump - 1]!;
-      const decision = detector.update({ point: config.point, ts, value, quality: 'good' });
-      return decision ? store.transaction(() => alarms.onDetector(config, decision, ts)) : { alarms: [], tickets: [] };
+      const out = { alarms: [] as Alarm[], tickets: [] as Ticket[] };
+      for (const d of detectors.onSample({ point: `pump-b1-${pump}.discharge_pressure`, ts, value, quality: 'good' })) {
+        const c = store.transaction(() => alarms.onDecision(d));
+        out.alarms.push(...c.alarms);
+        out.tickets.push(...c.tickets);
+      }
+      return out;
     };
     return { tickets, alarms, feed };
   }
@@ -49,7 +53,7 @@ describe('AlarmEngine and TicketEngine', () => {
     const changes = feed(1, 4000, 0.45);
     const alarm = changes.alarms[0]!;
     expect(alarm).toMatchObject({
-      key: 'low-discharge-pressure-1:pump-b1-1.discharge_pressure',
+      key: 'low-discharge-pressure-1:pump-b1-1.discharge_pressure:lo',
       state: 'unacknowledged-active',
       conditionActive: true,
       raisedAt: 4000,
@@ -61,7 +65,7 @@ describe('AlarmEngine and TicketEngine', () => {
       message: 'Booster pump 1 discharge pressure low',
     });
     expect(alarm.procedure).toContain('cavitation');
-    expect(alarm.explanation.rule).toBe(`discharge_pressure < 0.6 MPa for ${site.detectors[0]!.onDelayMs / 1000} s`);
+    expect(alarm.explanation.rule).toBe(`discharge_pressure < 0.6 MPa for ${(site.detectors[0] as ThresholdConfig).onDelayMs / 1000} s`);
     expect(alarm.explanation.values.map((v) => v.value)).toEqual([0.5, 0.45]);
 
     const ticket = changes.tickets[0]!;

@@ -113,8 +113,8 @@ describe('ingest over a real broker', () => {
     const low: Array<[string, number, unknown]> = [0, 1000, 2000, 3000, 4000].map((dt) => [PRESSURE, t0 + 1000 + dt, 0.45]);
     await send('booster-1', batch('booster-1', 3, low));
     alarm = (await eventually(() => on(topics.alarms(SITE))[0])) as Alarm;
-    expect(alarm).toMatchObject({ key: `low-discharge-pressure-1:${PRESSURE}`, state: 'unacknowledged-active', asset: 'pump-b1-1', area: 'tower' });
-    expect(alarm.raisedAt).toBe(t0 + 1000 + site.detectors[0]!.onDelayMs);
+    expect(alarm).toMatchObject({ key: `low-discharge-pressure-1:${PRESSURE}:lo`, state: 'unacknowledged-active', asset: 'pump-b1-1', area: 'tower' });
+    expect(alarm.raisedAt).toBe(t0 + 1000 + (site.detectors[0] as { onDelayMs: number }).onDelayMs);
     ticket = (await eventually(() => on(topics.tickets(SITE))[0])) as Ticket;
     expect(['technician', 'technician2']).toContain(ticket.assignee);
     expect(ticket).toMatchObject({ status: 'assigned', alarmIds: [alarm.id], number: 'T-000001' });
@@ -148,7 +148,7 @@ describe('ingest over a real broker', () => {
     expect(await resultOf('move-0000003')).toMatchObject({ ok: false, error: { code: 'invalid' } });
   });
 
-  it('the reader returns the alarm, the ticket, the latest value and the history', () => {
+  it('the reader returns the alarm, the ticket, the latest value and the history', async () => {
     const reader = openStateReader(dir.path);
     try {
       expect(reader.alarm(alarm.id)).toMatchObject({ state: 'acknowledged-active', ackedBy: 'operator', ticketId: ticket.id });
@@ -158,8 +158,8 @@ describe('ingest over a real broker', () => {
       expect(reader.tickets({ assignee: ticket.assignee })).toHaveLength(1);
       expect(reader.latest(PRESSURE)).toEqual({ point: PRESSURE, ts: t0 + 5000, value: 0.45, quality: 'good' });
       expect(reader.latest('pump-b1-1.running')?.value).toBe(true);
-      const history = reader.history(PRESSURE, t0, t0 + 10_000);
-      expect(history.map((s) => s.ts)).toEqual([t0, t0 + 100, t0 + 1000, t0 + 2000, t0 + 3000, t0 + 4000, t0 + 5000]);
+      const history = await reader.history(PRESSURE, t0, t0 + 10_000);
+      expect(history.resolution === 'raw' && history.samples.map((s) => s.ts)).toEqual([t0, t0 + 100, t0 + 1000, t0 + 2000, t0 + 3000, t0 + 4000, t0 + 5000]);
     } finally {
       reader.close();
     }

@@ -7,27 +7,31 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   ack,
-  alarmAckCommand,
   alarmChange,
   commandResult,
   componentHealth,
+  deviceEventBatch,
+  eventsAckKey,
+  gatewayStatus,
   healthTopic,
   indexSite,
   parseTopic,
   telemetryBatch,
   ticketChange,
-  ticketMoveCommand,
   topics,
-  type Alarm,
   type BusOptions,
   type CommandResult,
   type Site,
   type Ticket,
 } from '@vigil/model';
 import { SqliteStateStore } from './state-store.ts';
-import { SqliteTimeSeriesStore, type TimeSeriesStore } from './timeseries.ts';
-import { ThresholdDetector } from './threshold-detector.ts';
-import { AlarmEngine, alarmKey, type AlarmChanges } from './alarm-engine.ts';
+import type { Retention, TimeSeriesHealth, TimeSeriesStore } from './timeseries.ts';
+import { SqliteTimeSeriesStore } from './sqlite-timeseries.ts';
+import { InfluxTimeSeriesStore, type InfluxOptions } from './influx-timeseries.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { DetectorSet, type DetectorDecision } from './detectors/index.ts';
+import { AlarmEngine, type AlarmChanges, type AlarmSystemState } from './alarm-engine.ts';
+import { runCommand } from './commands.ts';
 import { TicketEngine } from './ticket-engine.ts';
 import type { Outcome } from './outcome.ts';
 
@@ -38,6 +42,23 @@ export interface IngestOptions {
   log: Logger;
   /** Wall clock, for tests: SLA clocks, shifts, acknowledgements, health. */
   now?: () => number;
+  /** Set: time series go to InfluxDB (see influxOptionsFromEnv); unset: the embedded SQLite store. */
+  influx?: InfluxOptions;
+  /** How long the SQLite store keeps each resolution (defaults: raw 30 days, 1-minute 1 year, 1-hour 10 years). */
+  retention?: Partial<Retention>;
+}
+
+/** VIGIL_INFLUX_URL, _TOKEN, _ORG, _BUCKET, _DATABASE → InfluxOptions; undefined without a URL. */
+export function influxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): InfluxOptions | undefined {
+  const url = env.VIGIL_INFLUX_URL;
+  if (!url) return undefined;
+  const bucket = env.VIGIL_INFLUX_BUCKET;
+  if (!bucket) throw new Error('VIGIL_INFLUX_URL is set but VIGIL_INFLUX_BUCKET is not: name the bucket (InfluxDB 1.8: database/retention-policy) samples go to');
+  const out: InfluxOptions = { url, bucket };
+  if (env.VIGIL_INFLUX_TOKEN) out.token = env.VIGIL_INFLUX_TOKEN;
+  if (env.VIGIL_INFLUX_ORG) out.org = env.VIGIL_INFLUX_ORG;
+  if (env.VIGIL_INFLUX_DATABASE) out.database = env.VIGIL_INFLUX_DATABASE;
+  return out;
 }
 
 export interface IngestHealth {
@@ -54,6 +75,17 @@ export interface IngestHealth {
   unknownPoints: number;
   /** Wall-clock time of the last committed batch. */
   lastBatchAt: number | null;
+  /** Batches the time-series store did not accept: not acknowledged, so the gateway sends them again. */
+  storeFailures: number;
+  /** Batches set aside unacknowledged because an earlier batch of their device failed (they come again, in order). */
+  deferred: number;
+  store: TimeSeriesHealth;
+  /** Device events stored. */
+  events: number;
+  /** Samples stamped more than 5 min ahead of the wall clock: stored, not fed to detectors. */
+  skewedSamples: number;
+  /** Floods per operator area and chattering alarms (ISA-18.2 alarm-system health). */
+  alarmSystem: AlarmSystemState;
 }
 
 export interface RunningIngest {
@@ -62,10 +94,20 @@ export interface RunningIngest {
 }
 
 const HEALTH_EVERY_MS = 30_000;
+/** How often the wall clock is looked at for comm-loss silence, shelving expiry and re-alarm. */
+const WALL_TICK_MS = 1000;
+/** Samples stamped further ahead of the wall clock than this are stored but not fed to detectors. */
+const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 /** Recent command results kept for idempotent replies to a repeated command id. */
 const RECENT_COMMANDS = 1000;
 /** Source topics remembered for "log once per source". */
 const LOGGED_SOURCES = 10_000;
+/**
+ * After a failed batch, later batches of its device wait (unacknowledged) for it to be resent, since
+ * the ack names the highest committed seq and would otherwise cover the failed one. A gateway that
+ * dropped it from its outbox (it counts such drops) never resends it: then the wait ends after this.
+ */
+const FAILED_BATCH_WAIT_MS = 60_000;
 /** Only ids that are one safe topic level may name a result topic (the broker's ACL allows `commands/result/+`). */
 const COMMAND_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -75,51 +117,79 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   const now = opts.now ?? Date.now;
   const index = indexSite(site);
 
-  const series: TimeSeriesStore & SqliteTimeSeriesStore = SqliteTimeSeriesStore.open(opts.dataDir);
+  // Refuses a data dir another ingest (or a restore) is using.
+  const unlock = lockDataDir(opts.dataDir, 'ingest');
+  let series: TimeSeriesStore;
   let state: SqliteStateStore;
+  try {
+    series = opts.influx
+      ? InfluxTimeSeriesStore.open(opts.dataDir, opts.influx)
+      : SqliteTimeSeriesStore.open(opts.dataDir, { retention: opts.retention, now, onJobError: (err, job) => log.warn({ err, job }, 'time-series maintenance failed; it runs again later') });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   try {
     state = SqliteStateStore.open(opts.dataDir);
   } catch (err) {
     await series.close();
+    unlock();
     throw err;
   }
   const tickets = new TicketEngine({ site, store: state, log, now });
   const alarms = new AlarmEngine({ site, store: state, tickets, log, now });
 
-  const detectors = new Map<string, Array<{ config: Site['detectors'][number]; detector: ThresholdDetector }>>();
-  for (const config of site.detectors) {
-    const unit = index.points.get(config.point)?.point.unit ?? '';
-    // An occurrence left open with its condition present by the previous run: start active, so it can clear.
-    const detector = new ThresholdDetector(config, unit, alarms.conditionActive(alarmKey(config)));
-    const list = detectors.get(config.point) ?? [];
-    list.push({ config, detector });
-    detectors.set(config.point, list);
-  }
+  // An occurrence left open with its condition present by the previous run: its detector starts active, so it can clear.
+  const detectors = new DetectorSet(site, (key) => alarms.conditionActive(key));
+  /** Applies detector decisions to the alarm engine, gathering what to publish. */
+  const decide = (changes: AlarmChanges, decisions: DetectorDecision[]) => {
+    for (const d of decisions) {
+      const c = alarms.onDecision(d);
+      changes.alarms.push(...c.alarms);
+      changes.tickets.push(...c.tickets);
+    }
+  };
+  const alarmCounters = { events: 0, skewedSamples: 0 };
 
-  const counters = { batches: 0, samples: 0, duplicates: 0, invalid: 0, unknownPoints: 0, lastBatchAt: null as number | null };
+  const counters = { batches: 0, samples: 0, duplicates: 0, invalid: 0, unknownPoints: 0, lastBatchAt: null as number | null, storeFailures: 0, deferred: 0 };
+  /** `gateway/device` → the first seq the store failed on, and when. */
+  const failedFrom = new Map<string, { seq: number; at: number }>();
+  let storeFailing = false;
   let closing = false;
   let closed = false;
   const recentResults = new Map<string, CommandResult>();
   const loggedSources = new Set<string>();
 
   const healthTopicName = healthTopic(siteId, 'ingest');
-  const client: MqttClient = await connectAsync(opts.bus.url, {
-    clientId: `vigil-ingest-${siteId}`,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-    ...(opts.bus.username ? { username: opts.bus.username } : {}),
-    ...(opts.bus.password ? { password: opts.bus.password } : {}),
-    will: { topic: healthTopicName, payload: Buffer.from(componentHealth.encode({ component: 'ingest', status: 'down', ts: now() })), qos: 1, retain: true },
-  });
+  let client: MqttClient;
+  try {
+    client = await connectAsync(opts.bus.url, {
+      clientId: `vigil-ingest-${siteId}`,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(opts.bus.username ? { username: opts.bus.username } : {}),
+      ...(opts.bus.password ? { password: opts.bus.password } : {}),
+      will: { topic: healthTopicName, payload: Buffer.from(componentHealth.encode({ component: 'ingest', status: 'down', ts: now() })), qos: 1, retain: true },
+    });
+  } catch (err) {
+    state.close();
+    await series.close();
+    unlock();
+    throw err;
+  }
 
   const publish = (topic: string, payload: string, retain = false) =>
     client.publish(topic, payload, { qos: 1, retain }, (err) => {
       if (err && !closed) log.warn({ err, topic }, 'publish failed');
     });
 
-  const health = (): IngestHealth => ({ status: closed ? 'down' : client.connected ? 'up' : 'degraded', ...counters });
+  const health = (): IngestHealth => {
+    const store = series.health();
+    const status = closed ? 'down' : client.connected && store.status === 'up' ? 'up' : 'degraded';
+    return { status, ...counters, store, ...alarmCounters, alarmSystem: alarms.alarmSystem() };
+  };
   const publishHealth = () => {
     const { status, ...details } = health();
     publish(healthTopicName, componentHealth.encode({ component: 'ingest', status, ts: now(), details }), true);
@@ -164,20 +234,42 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       }
     }
 
+    const stream = `${batch.gateway}/${batch.device}`;
+    const failed = failedFrom.get(stream);
+    if (failed && batch.seq > failed.seq && now() - failed.at < FAILED_BATCH_WAIT_MS) {
+      counters.deferred++;
+      return;
+    }
+
     // Samples first, then seq with the alarms and tickets they caused: a crash in between replays
     // the batch, and the time-series write is idempotent per (point, ts), so nothing is lost or doubled.
-    await series.write(known);
+    try {
+      await series.write(known);
+    } catch (err) {
+      counters.storeFailures++;
+      if (!failed || batch.seq < failed.seq || now() - failed.at >= FAILED_BATCH_WAIT_MS) failedFrom.set(stream, { seq: batch.seq, at: now() });
+      // Once per outage at warn level: a store outage would otherwise log every batch.
+      if (!storeFailing) log.warn({ err, topic }, 'time-series store refused a batch; not acknowledged (the gateway resends it)');
+      else log.debug({ err, topic }, 'time-series store refused a batch');
+      storeFailing = true;
+      return;
+    }
+    failedFrom.delete(stream);
+    if (storeFailing) log.info('time-series store accepts batches again');
+    storeFailing = false;
     const changes: AlarmChanges = { alarms: [], tickets: [] };
     try {
       state.transaction(() => {
+        const wall = now();
+        decide(changes, detectors.comm.heard(batch.device, wall));
         for (const s of known) {
-          for (const { config, detector } of detectors.get(s.point) ?? []) {
-            const decision = detector.update(s);
-            if (!decision) continue;
-            const c = alarms.onDetector(config, decision, s.ts);
-            changes.alarms.push(...c.alarms);
-            changes.tickets.push(...c.tickets);
+          if (!detectors.watches(s.point)) continue;
+          // A device clock far ahead would blind its detectors until real time caught up (a newer sample already decided).
+          if (s.ts > wall + MAX_FUTURE_SKEW_MS) {
+            alarmCounters.skewedSamples++;
+            continue;
           }
+          decide(changes, detectors.onSample(s));
         }
         state.commitSeq(batch.gateway, batch.device, batch.seq);
       });
@@ -192,7 +284,70 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     publishChanges(changes);
   };
 
-  const answer = (id: string, outcome: Outcome<Alarm | Ticket>): CommandResult =>
+  /** `events/<device>`: stored and run through the event detectors, with the seq rule of telemetry under `<device>:events`. */
+  const onEvents = (topic: string, device: string, payload: Buffer) => {
+    const decoded = deviceEventBatch.decode(payload);
+    if (!decoded.ok) return invalid(topic, decoded.error);
+    const batch = decoded.value;
+    if (batch.device !== device) return invalid(topic, `the payload's device '${batch.device}' is not the topic's '${device}'`);
+    const stream = eventsAckKey(batch.device);
+    if (batch.seq <= state.committedSeq(batch.gateway, stream)) {
+      counters.duplicates++;
+      sendAck(batch.gateway);
+      return;
+    }
+    const assetOf = (e: { asset?: string; point?: string }) => e.asset ?? (e.point ? e.point.slice(0, e.point.indexOf('.')) : undefined);
+    const changes: AlarmChanges = { alarms: [], tickets: [] };
+    try {
+      state.transaction(() => {
+        state.addDeviceEvents(batch.gateway, batch.device, batch.seq, batch.events, assetOf);
+        decide(changes, detectors.comm.heard(batch.device, now()));
+        for (const e of batch.events) decide(changes, detectors.onEvent(e));
+        state.commitSeq(batch.gateway, stream, batch.seq);
+      });
+    } catch (err) {
+      alarms.reload();
+      throw err;
+    }
+    alarmCounters.events += batch.events.length;
+    sendAck(batch.gateway);
+    publishChanges(changes);
+  };
+
+  /** `status/<gateway>` (retained): device communication states and the gateway's last will. */
+  const onStatus = (topic: string, gateway: string, payload: Buffer) => {
+    if (payload.length === 0) return; // retained status cleared
+    const decoded = gatewayStatus.decode(payload);
+    if (!decoded.ok) return invalid(topic, decoded.error);
+    const changes: AlarmChanges = { alarms: [], tickets: [] };
+    try {
+      state.transaction(() => decide(changes, detectors.comm.status(gateway, decoded.value.online, decoded.value.devices, now())));
+    } catch (err) {
+      alarms.reload();
+      throw err;
+    }
+    publishChanges(changes);
+  };
+
+  /** Wall-clock duties: comm-loss silence, shelving expiry, re-alarm. */
+  const onWallTick = () => {
+    const changes: AlarmChanges = { alarms: [], tickets: [] };
+    try {
+      state.transaction(() => {
+        decide(changes, detectors.comm.tick(now()));
+        const c = alarms.tick();
+        changes.alarms.push(...c.alarms);
+        changes.tickets.push(...c.tickets);
+      });
+    } catch (err) {
+      alarms.reload();
+      log.error({ err }, 'alarm tick failed');
+      return;
+    }
+    publishChanges(changes);
+  };
+
+  const answer = (id: string, outcome: Outcome<unknown>): CommandResult =>
     outcome.ok ? { id, ok: true, result: outcome.value } : { id, ok: false, error: { code: outcome.code, message: outcome.message } };
 
   const onCommand = (topic: string, kind: string, payload: Buffer) => {
@@ -213,32 +368,10 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       return;
     }
 
-    let result: CommandResult;
-    let changes: AlarmChanges = { alarms: [], tickets: [] };
-    if (kind === 'alarm-ack') {
-      const cmd = alarmAckCommand.check(raw);
-      if (!cmd.ok) {
-        invalid(topic, cmd.error);
-        result = { id, ok: false, error: { code: 'invalid', message: cmd.error } };
-      } else {
-        const outcome = state.transaction(() => alarms.ack(cmd.value.alarmId, cmd.value.user, cmd.value.reason));
-        if (outcome.ok) changes = { alarms: [outcome.value], tickets: [] };
-        result = answer(id, outcome);
-      }
-    } else if (kind === 'ticket-move') {
-      const cmd = ticketMoveCommand.check(raw);
-      if (!cmd.ok) {
-        invalid(topic, cmd.error);
-        result = { id, ok: false, error: { code: 'invalid', message: cmd.error } };
-      } else {
-        const outcome = state.transaction(() => tickets.move(cmd.value.ticketId, cmd.value.to, cmd.value.user, cmd.value.reason));
-        if (outcome.ok) changes = { alarms: [], tickets: [outcome.value] };
-        result = answer(id, outcome);
-      }
-    } else {
-      invalid(topic, `unknown command kind '${kind}'`);
-      result = { id, ok: false, error: { code: 'invalid', message: `unknown command kind '${kind}'; known: alarm-ack, ticket-move` } };
-    }
+    const run = runCommand(kind, raw, { alarms, tickets, state });
+    if (run.invalid) invalid(topic, run.invalid);
+    const result = answer(id, run.outcome);
+    const changes = run.changes;
 
     recentResults.set(id, result);
     if (recentResults.size > RECENT_COMMANDS) recentResults.delete(recentResults.keys().next().value!);
@@ -252,6 +385,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     try {
       if (parsed.kind === 'telemetry' && parsed.rest.length === 1) await onTelemetry(topic, parsed.rest[0]!, payload);
       else if (parsed.kind === 'commands' && parsed.rest.length === 1 && parsed.rest[0] !== 'result') onCommand(topic, parsed.rest[0]!, payload);
+      else if (parsed.kind === 'events' && parsed.rest.length === 1) onEvents(topic, parsed.rest[0]!, payload);
+      else if (parsed.kind === 'status' && parsed.rest.length === 1) onStatus(topic, parsed.rest[0]!, payload);
     } catch (err) {
       // A store failure: the batch is not acknowledged, so the gateway sends it again.
       log.error({ err, topic }, 'message not processed');
@@ -268,11 +403,16 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   client.on('reconnect', () => log.debug('MQTT reconnecting'));
   client.on('connect', () => publishHealth());
 
-  await client.subscribeAsync([topics.all.telemetry(siteId), topics.all.commands(siteId)], { qos: 1 });
+  await client.subscribeAsync([topics.all.telemetry(siteId), topics.all.commands(siteId), topics.all.events(siteId), topics.all.status(siteId)], { qos: 1 });
   publishHealth();
   const timer = setInterval(publishHealth, HEALTH_EVERY_MS);
   timer.unref();
-  log.info({ site: siteId, bus: opts.bus.url, dataDir: opts.dataDir, detectors: site.detectors.length }, 'ingest started');
+  // In the message queue, so a tick never interleaves with a batch.
+  const wallTimer = setInterval(() => {
+    if (!closing) queue = queue.then(onWallTick);
+  }, WALL_TICK_MS);
+  wallTimer.unref();
+  log.info({ site: siteId, bus: opts.bus.url, dataDir: opts.dataDir, detectors: detectors.count }, 'ingest started');
 
   return {
     health,
@@ -280,6 +420,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       if (closing) return;
       closing = true;
       clearInterval(timer);
+      clearInterval(wallTimer);
       await queue;
       closed = true;
       try {
@@ -293,6 +434,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       await client.endAsync(!client.connected);
       state.close();
       await series.close();
+      unlock();
       log.info('ingest stopped');
     },
   };

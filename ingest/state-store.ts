@@ -4,7 +4,7 @@
  * of state"); the API reads it through `openStateReader`.
  */
 import { join } from 'node:path';
-import type { Alarm, AlarmState, Department, Ticket, TicketStatus } from '@vigil/model';
+import type { Alarm, AlarmState, AssetMode, Department, DeviceEvent, Ticket, TicketStatus } from '@vigil/model';
 import { OPEN_TICKET_STATUSES } from '@vigil/model';
 import { openDatabase, type Database, type Migration, type Statement } from './sqlite.ts';
 
@@ -96,6 +96,29 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'asset modes (maintenance, out of service) and device events',
+    sql: `
+      CREATE TABLE asset_modes (
+        asset  TEXT PRIMARY KEY,
+        record TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE device_events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        gateway TEXT    NOT NULL,
+        device  TEXT    NOT NULL,
+        seq     INTEGER NOT NULL,
+        asset   TEXT,
+        point   TEXT,
+        ts      INTEGER NOT NULL,
+        type    TEXT    NOT NULL,
+        data    TEXT
+      );
+      CREATE INDEX device_events_by_ts ON device_events (ts);
+      CREATE INDEX device_events_by_asset ON device_events (asset, ts);
+    `,
+  },
 ];
 
 interface RecordRow {
@@ -174,6 +197,30 @@ class StateQueries {
     });
   }
 
+  /** Assets in maintenance or out of service (and those switched back, with who and when). */
+  assetModes(): AssetMode[] {
+    return this.db
+      .prepare<RecordRow>('SELECT record FROM asset_modes ORDER BY asset')
+      .all()
+      .map((r) => JSON.parse(r.record) as AssetMode);
+  }
+
+  /** Device events, oldest first, optionally of one asset. */
+  deviceEvents(filter: { asset?: string; from?: number; to?: number; limit?: number } = {}): Array<DeviceEvent & { device: string }> {
+    const rows = this.db
+      .prepare<{ device: string; asset: string | null; point: string | null; ts: number; type: string; data: string | null }>(
+        `SELECT device, asset, point, ts, type, data FROM device_events WHERE ts BETWEEN ? AND ? ${filter.asset ? 'AND asset = ?' : ''} ORDER BY ts, id LIMIT ?`,
+      )
+      .all(filter.from ?? 0, filter.to ?? Number.MAX_SAFE_INTEGER, ...(filter.asset ? [filter.asset] : []), filter.limit ?? 10_000);
+    return rows.map((r) => {
+      const e: DeviceEvent & { device: string } = { device: r.device, ts: r.ts, type: r.type };
+      if (r.asset !== null) e.asset = r.asset;
+      if (r.point !== null) e.point = r.point;
+      if (r.data !== null) e.data = JSON.parse(r.data) as NonNullable<DeviceEvent['data']>;
+      return e;
+    });
+  }
+
   /** Newest first. */
   tickets(filter: { department?: Department; statuses?: readonly TicketStatus[]; assignee?: string } = {}): Ticket[] {
     const where: string[] = [];
@@ -240,6 +287,8 @@ export class SqliteStateStore extends StateQueries {
   readonly #openTicket: Statement<RecordRow>;
   readonly #openCounts: Statement<{ assignee: string; n: number }>;
   readonly #unfinished: Statement<RecordRow>;
+  readonly #saveAssetMode: Statement;
+  readonly #addEvent: Statement;
 
   static open(dataDir: string): SqliteStateStore {
     return new SqliteStateStore(openDatabase(join(dataDir, STATE_FILE), STATE_MIGRATIONS));
@@ -271,6 +320,8 @@ export class SqliteStateStore extends StateQueries {
     this.#openTicket = db.prepare(`SELECT record FROM tickets WHERE condition = ? AND status IN (${open}) ORDER BY created_at DESC LIMIT 1`);
     this.#openCounts = db.prepare(`SELECT assignee, count(*) AS n FROM tickets WHERE assignee IS NOT NULL AND status IN (${open}) GROUP BY assignee`);
     this.#unfinished = db.prepare("SELECT record FROM alarms WHERE state <> 'normal'");
+    this.#saveAssetMode = db.prepare('INSERT INTO asset_modes (asset, record) VALUES (?, ?) ON CONFLICT (asset) DO UPDATE SET record = excluded.record');
+    this.#addEvent = db.prepare('INSERT INTO device_events (gateway, device, seq, asset, point, ts, type, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   transaction<T>(fn: () => T): T {
@@ -301,6 +352,15 @@ export class SqliteStateStore extends StateQueries {
   /** Occurrences not yet back in normal: the alarm engine's open set after a restart. */
   unfinishedAlarms(): Alarm[] {
     return this.#unfinished.all().map((r) => JSON.parse(r.record) as Alarm);
+  }
+
+  saveAssetMode(m: AssetMode): void {
+    this.#saveAssetMode.run(m.asset, JSON.stringify(m));
+  }
+
+  /** A device's event batch; the caller commits its seq in the same transaction. */
+  addDeviceEvents(gateway: string, device: string, seq: number, events: readonly DeviceEvent[], assetOf: (e: DeviceEvent) => string | undefined): void {
+    for (const e of events) this.#addEvent.run(gateway, device, seq, assetOf(e) ?? null, e.point ?? null, e.ts, e.type, e.data ? JSON.stringify(e.data) : null);
   }
 
   saveTicket(t: Ticket): void {

@@ -36,6 +36,10 @@ export const ExplanationSchema = Type.Object({
   limit: Type.Optional(Type.Number()),
   deadband: Type.Optional(Type.Number()),
   onDelayMs: Type.Optional(Type.Integer()),
+  /** The span of sample time the rule looked at (rate of change, flatline, bursts, combined conditions). */
+  windowMs: Type.Optional(Type.Integer()),
+  /** Figures particular to the rule: the baseline of a statistical detector, a count of events … */
+  details: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]))),
 });
 export type Explanation = Static<typeof ExplanationSchema>;
 
@@ -47,6 +51,8 @@ export const AlarmSchema = Type.Object({
   detector: Type.String(),
   asset: Type.String(),
   point: Type.Optional(Type.String()),
+  /** The device a communication alarm is about; it stands for the suppressed alarms of that device's points. */
+  device: Type.Optional(Type.String()),
   /** The operator area (the building) for flood counting and routing. */
   area: Type.String(),
   state: Type.Union(ALARM_STATES.map((s) => Type.Literal(s))),
@@ -64,6 +70,21 @@ export const AlarmSchema = Type.Object({
   ackedBy: Type.Optional(Type.String()),
   ackedAt: Type.Optional(Type.Integer()),
   ticketId: Type.Optional(Type.String()),
+  /** Shelved by an operator (ISA-18.2 §11.5): by whom, why and until when (wall time); unshelved automatically then. */
+  shelvedBy: Type.Optional(Type.String()),
+  shelvedUntil: Type.Optional(Type.Integer()),
+  shelveReason: Type.Optional(Type.String()),
+  /** Why it is hidden by design: `maintenance`, `comm-loss:<device>`, or the out-of-service reason. */
+  hiddenBy: Type.Optional(Type.String()),
+  /** ISA-18.2 §16.9 / EEMUA 191: 3 or more activations in 60 s. */
+  chattering: Type.Optional(Type.Boolean()),
+  /** Raised while its operator area was in flood (10 or more new alarms in 10 min). */
+  flood: Type.Optional(Type.Boolean()),
+  /** Activations of this occurrence (a chattering alarm re-activates one occurrence). */
+  activations: Type.Optional(Type.Integer()),
+  /** Re-annunciated this many times because it stayed unacknowledged (ISA-18.2 re-alarming). */
+  reAlarms: Type.Optional(Type.Integer()),
+  reAlarmedAt: Type.Optional(Type.Integer()),
 });
 export type Alarm = Static<typeof AlarmSchema>;
 
@@ -87,9 +108,13 @@ export interface AlarmSnapshot {
 
 export type AlarmTransition = { ok: true; next: AlarmSnapshot } | { ok: false; reason: string };
 
-/** Where an alarm goes when the operator or the design stops hiding it: back to what the process says. */
+/**
+ * Where an alarm goes when the operator or the design stops hiding it: back to what the process says.
+ * A latching alarm (a fire alarm, GB 4717) stays latched until reset, so it comes back annunciated
+ * even when its condition cleared while it was hidden: a hidden fire alarm is never lost.
+ */
 function reevaluate(s: AlarmSnapshot): AlarmSnapshot {
-  return { ...s, state: s.conditionActive ? 'unacknowledged-active' : 'normal' };
+  return { ...s, state: s.conditionActive || s.latching ? 'unacknowledged-active' : 'normal' };
 }
 
 const refuse = (reason: string): AlarmTransition => ({ ok: false, reason });

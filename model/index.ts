@@ -8,5 +8,6 @@ export * from './alarm.ts';
 export * from './ticket.ts';
 export * from './site-schema.ts';
 export * from './site.ts';
+export * from './detectors.ts';
 export * from './shift.ts';
 export * from './bus.ts';

@@ -36,8 +36,34 @@ export const TelemetryBatchSchema = Type.Object({
 export type TelemetryBatch = Static<typeof TelemetryBatchSchema>;
 export const telemetryBatch = codec(TelemetryBatchSchema);
 
-/** `vigil/v1/<site>/acks/<gateway>`: the highest committed `seq` per device. */
-export const AckSchema = Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Integer({ minimum: 0 }));
+/**
+ * `vigil/v1/<site>/events/<device>`: discrete device events (door forced, card denied, camera tamper),
+ * with the same `seq` rule as telemetry, counted separately from the device's telemetry batches.
+ */
+export const DeviceEventSchema = Type.Object({
+  /** The asset the event is about; without it, the asset of `point`. */
+  asset: Type.Optional(Id),
+  point: Type.Optional(PointId),
+  ts: Timestamp,
+  /** e.g. `door-forced`, `access-denied`, `video-loss`, `tamper`, `patrol-missed`. */
+  type: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$', maxLength: 64 }),
+  data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.Number(), Type.Boolean(), Type.String({ maxLength: 256 }), Type.Null()]))),
+});
+export type DeviceEvent = Static<typeof DeviceEventSchema>;
+export const DeviceEventBatchSchema = Type.Object({
+  gateway: Id,
+  device: Id,
+  seq: Type.Integer({ minimum: 1 }),
+  events: Type.Array(DeviceEventSchema, { minItems: 1, maxItems: 10_000 }),
+});
+export type DeviceEventBatch = Static<typeof DeviceEventBatchSchema>;
+export const deviceEventBatch = codec(DeviceEventBatchSchema);
+
+/** The key under which the acks topic reports a device's committed event `seq`: `<device>:events`. */
+export const eventsAckKey = (device: string) => `${device}:events`;
+
+/** `vigil/v1/<site>/acks/<gateway>`: the highest committed `seq` per device (telemetry) and per `<device>:events`. */
+export const AckSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*(:events)?$' }), Type.Integer({ minimum: 0 }));
 export type Ack = Static<typeof AckSchema>;
 export const ack = codec(AckSchema);
 
@@ -58,7 +84,16 @@ export type GatewayStatus = Static<typeof GatewayStatusSchema>;
 export const gatewayStatus = codec(GatewayStatusSchema);
 
 /** Operator actions, api → ingest on `vigil/v1/<site>/commands/<kind>`. */
-export const COMMAND_KINDS = ['alarm-ack', 'ticket-move'] as const;
+export const COMMAND_KINDS = [
+  'alarm-ack',
+  'alarm-shelve',
+  'alarm-unshelve',
+  'alarm-reset',
+  'alarm-comment',
+  'asset-maintenance',
+  'asset-out-of-service',
+  'ticket-move',
+] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 const CommandBase = {
@@ -69,6 +104,37 @@ const CommandBase = {
 export const AlarmAckCommandSchema = Type.Object({ ...CommandBase, alarmId: Type.String({ maxLength: 64 }) });
 export type AlarmAckCommand = Static<typeof AlarmAckCommandSchema>;
 export const alarmAckCommand = codec(AlarmAckCommandSchema);
+
+/** ISA-18.2 §11.5: a shelve names its reason and expires (wall time, ms since the epoch). */
+export const AlarmShelveCommandSchema = Type.Object({ ...CommandBase, alarmId: Type.String({ maxLength: 64 }), reason: Type.String({ minLength: 1, maxLength: 500 }), until: Timestamp });
+export type AlarmShelveCommand = Static<typeof AlarmShelveCommandSchema>;
+export const alarmShelveCommand = codec(AlarmShelveCommandSchema);
+/** Unshelve and reset (of a latched alarm) carry only the alarm and an optional reason. */
+export const alarmUnshelveCommand = codec(AlarmAckCommandSchema);
+export const alarmResetCommand = codec(AlarmAckCommandSchema);
+
+export const AlarmCommentCommandSchema = Type.Object({ ...CommandBase, alarmId: Type.String({ maxLength: 64 }), text: Type.String({ minLength: 1, maxLength: 2000 }) });
+export type AlarmCommentCommand = Static<typeof AlarmCommentCommandSchema>;
+export const alarmCommentCommand = codec(AlarmCommentCommandSchema);
+
+/** Maintenance mode (suppression by design) or out of service, on or off, for one asset. */
+export const AssetModeCommandSchema = Type.Object({ ...CommandBase, asset: Id, on: Type.Boolean() });
+export type AssetModeCommand = Static<typeof AssetModeCommandSchema>;
+export const assetModeCommand = codec(AssetModeCommandSchema);
+
+/** What an asset-mode command answers: the asset's modes and the alarms the change moved. */
+export const AssetModeSchema = Type.Object({
+  asset: Type.String(),
+  maintenance: Type.Boolean(),
+  outOfService: Type.Boolean(),
+  changedAt: Type.Integer(),
+  changedBy: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+});
+export type AssetMode = Static<typeof AssetModeSchema>;
+export const AssetModeResultSchema = Type.Object({ mode: AssetModeSchema, alarms: Type.Array(AlarmSchema) });
+export type AssetModeResult = Static<typeof AssetModeResultSchema>;
+export const assetModeResult = codec(AssetModeResultSchema);
 
 export const TicketMoveCommandSchema = Type.Object({
   ...CommandBase,

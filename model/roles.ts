@@ -7,6 +7,10 @@ export type Permission =
   | 'points:read'
   | 'alarms:read'
   | 'alarms:ack'
+  | 'alarms:comment'
+  | 'alarms:shelve'
+  | 'alarms:reset'
+  | 'assets:maintain'
   | 'tickets:read'
   | 'tickets:work'
   | 'simulators:read'
@@ -20,6 +24,12 @@ const grants: Record<Permission, readonly Role[]> = {
   'points:read': everyone,
   'alarms:read': everyone,
   'alarms:ack': ['operator', 'security', 'engineer', 'admin'],
+  'alarms:comment': ['operator', 'security', 'engineer', 'admin'],
+  /** Shelving and resetting a latched (fire) alarm are control-room decisions (ISA-18.2 §11.5). */
+  'alarms:shelve': ['operator', 'engineer', 'admin'],
+  'alarms:reset': ['operator', 'engineer', 'admin'],
+  /** Maintenance mode and out of service change what operators see: engineering, under MOC. */
+  'assets:maintain': ['engineer', 'admin'],
   'tickets:read': everyone,
   'tickets:work': ['technician', 'security', 'admin'],
   'simulators:read': ['engineer', 'admin'],

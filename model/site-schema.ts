@@ -185,35 +185,240 @@ export type MqttDevice = Static<typeof MqttDeviceSchema>;
 export const DeviceSchema = Type.Union([ModbusDeviceSchema, BacnetDeviceSchema, MqttDeviceSchema]);
 export type Device = Static<typeof DeviceSchema>;
 
+/**
+ * Detectors (issue 5, "Detectors"). Each is per point (`point: pump-b1-1.vibration`) or an asset-class
+ * template (`class: pump`, `point: vibration`): a template applies to every asset of that class that
+ * has that point, each with its own alarm. Detectors that look at several points of one asset name
+ * `asset:` or `class:`. Every detector carries what the alarm and its ticket need. Times are sample
+ * time (DESIGN.md, "Identifiers and time") except comm-loss silence, which is wall time.
+ */
+const alarmCommon = {
+  id: Id,
+  priority: Priority,
+  department: DepartmentSchema,
+  /** Ticket category, e.g. `pump-low-pressure`: with the asset, the condition that gets one open ticket. */
+  category: Id,
+  message: Text,
+  /** What the operator must do (the response procedure). */
+  procedure: Type.Optional(Type.String({ maxLength: 2000 })),
+  /** Stays annunciated after the condition clears until an operator resets it (fire alarms, GB 4717). */
+  latching: Type.Boolean({ default: false }),
+};
+/** `<asset>.<point>`, or with `class` a bare point name. */
+const TargetPoint = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)?$', maxLength: 129 });
+const pointTarget = {
+  point: TargetPoint,
+  /** Template: apply to every asset of this class that has `point`. */
+  class: Type.Optional(Id),
+};
+const assetTarget = {
+  /** One asset … */
+  asset: Type.Optional(Id),
+  /** … or every asset of a class. */
+  class: Type.Optional(Id),
+};
+const Duration = (dflt: number) => Type.Integer({ minimum: 0, maximum: 31 * 86_400_000, default: dflt });
+const PriorityOverrides = Type.Object({ lolo: Type.Optional(Priority), lo: Type.Optional(Priority), hi: Type.Optional(Priority), hihi: Type.Optional(Priority) }, strict);
+
+/** Limit alarms (ISA-18.2 §10.4): each of lolo, lo, hi, hihi is its own alarm, with alarm deadband and on/off delays. */
 export const ThresholdDetectorSchema = Type.Object(
   {
-    id: Id,
+    ...alarmCommon,
     type: Type.Literal('threshold'),
-    point: PointId,
+    ...pointTarget,
+    lolo: Type.Optional(Type.Number()),
     /** Alarm below this value. */
     lo: Type.Optional(Type.Number()),
     /** Alarm above this value. */
     hi: Type.Optional(Type.Number()),
+    hihi: Type.Optional(Type.Number()),
+    /** A limit's own priority; unset: `priority`. */
+    priorities: Type.Optional(PriorityOverrides),
     /** Alarm deadband (hysteresis): the value must come back past the limit by this much to clear. */
     deadband: Type.Number({ minimum: 0, default: 0 }),
     /** The limit must be violated this long, in sample time, before the alarm is raised. */
-    onDelayMs: Type.Integer({ minimum: 0, default: 0 }),
+    onDelayMs: Duration(0),
     /** The value must be back this long before the alarm clears. */
-    offDelayMs: Type.Integer({ minimum: 0, default: 0 }),
-    priority: Priority,
-    department: DepartmentSchema,
-    /** Ticket category, e.g. `pump-low-pressure`: with the asset, the condition that gets one open ticket. */
-    category: Id,
-    message: Text,
-    /** What the operator must do (the response procedure). */
-    procedure: Type.Optional(Type.String({ maxLength: 2000 })),
-    latching: Type.Boolean({ default: false }),
+    offDelayMs: Duration(0),
   },
   strict,
 );
 export type ThresholdDetector = Static<typeof ThresholdDetectorSchema>;
-export const DetectorSchema = ThresholdDetectorSchema;
+
+/** The value rose (or fell) by more than `rise` (`fall`) within `windowMs` of sample time. */
+export const RateOfChangeDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('rate-of-change'),
+    ...pointTarget,
+    rise: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    fall: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    windowMs: Type.Integer({ minimum: 1000, maximum: 31 * 86_400_000 }),
+  },
+  strict,
+);
+export type RateOfChangeDetector = Static<typeof RateOfChangeDetectorSchema>;
+
+/** A stuck sensor: no change beyond `tolerance` for `windowMs` while the asset's `running` point is true. */
+export const FlatlineDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('flatline'),
+    ...pointTarget,
+    tolerance: Type.Number({ minimum: 0, default: 0 }),
+    windowMs: Type.Integer({ minimum: 1000, maximum: 31 * 86_400_000 }),
+    /** A boolean point of the same asset (its name, e.g. `running`); unset: always. */
+    running: Type.Optional(Id),
+  },
+  strict,
+);
+export type FlatlineDetector = Static<typeof FlatlineDetectorSchema>;
+
+/**
+ * Statistical deviation: an online EWMA baseline (mean and variance) with a z-score limit and a
+ * warm-up; optionally one baseline per hour of the week (site time zone). The baseline freezes while
+ * the alarm stands, so a slow drift is caught instead of learned.
+ */
+export const DeviationDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('deviation'),
+    ...pointTarget,
+    /** Alarm when |value − mean| / σ exceeds this. */
+    zLimit: Type.Number({ exclusiveMinimum: 0, default: 4 }),
+    /** EWMA weight of each new sample (0.01 ≈ the last 100 samples). */
+    alpha: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.01 }),
+    /** Samples (per baseline) before the detector may alarm. */
+    warmup: Type.Integer({ minimum: 1, default: 200 }),
+    perHourOfWeek: Type.Boolean({ default: false }),
+    direction: Type.Union([Type.Literal('high'), Type.Literal('low'), Type.Literal('both')], { default: 'high' }),
+    /** Floor for σ in engineering units, so a very quiet signal does not alarm on noise. */
+    minSigma: Type.Number({ minimum: 0, default: 0 }),
+    onDelayMs: Duration(0),
+    /** Learn and judge only while this boolean point of the asset is true (e.g. `running`). */
+    running: Type.Optional(Id),
+  },
+  strict,
+);
+export type DeviationDetector = Static<typeof DeviationDetectorSchema>;
+
+/**
+ * Communication loss of a device: from the gateway's status (`status/<gateway>`, device state
+ * `offline`) and from silence: nothing heard for `silencePolls` × its poll interval (at least its
+ * heartbeat plus two polls, since points are reported by exception). While it stands, the alarms of
+ * the device's points are suppressed by design and this one alarm stands for them.
+ */
+export const CommLossDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('comm-loss'),
+    /** One device; unset: every device of the site. */
+    device: Type.Optional(Id),
+    silencePolls: Type.Integer({ minimum: 2, default: 5 }),
+  },
+  strict,
+);
+export type CommLossDetector = Static<typeof CommLossDetectorSchema>;
+
+export const StateAlarmSchema = Type.Object(
+  {
+    /** The alarm's name within the detector, e.g. `fire`, `pre-alarm`, `fault`. */
+    name: Id,
+    /** The point values that mean this condition, e.g. LifeSafetyState 2 (alarm) and 5 (fault-alarm). */
+    values: Type.Array(Type.Union([Type.Number(), Type.String(), Type.Boolean()]), { minItems: 1 }),
+    priority: Type.Optional(Priority),
+    message: Type.Optional(Text),
+    category: Type.Optional(Id),
+    latching: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+/** Discrete states of one point (fire alarm / pre-alarm / fault, door held open …), each named state its own alarm. */
+export const StateDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('state'),
+    ...pointTarget,
+    alarms: Type.Array(StateAlarmSchema, { minItems: 1 }),
+    /** The state must hold this long (e.g. a door open 30 s is held open). */
+    onDelayMs: Duration(0),
+  },
+  strict,
+);
+export type StateDetector = Static<typeof StateDetectorSchema>;
+
+/**
+ * Device events (`events/<device>`): one event (door forced, patrol checkpoint missed), or a burst of
+ * `count` within `windowMs` at one asset (denied cards). Momentary unless `clearEvent` ends it
+ * (camera video loss … video restored).
+ */
+export const EventDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('event'),
+    ...assetTarget,
+    event: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$', maxLength: 64 }),
+    count: Type.Integer({ minimum: 1, default: 1 }),
+    windowMs: Duration(0),
+    clearEvent: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$', maxLength: 64 })),
+  },
+  strict,
+);
+export type EventDetector = Static<typeof EventDetectorSchema>;
+
+export const ConditionSchema = Type.Object(
+  {
+    /** A point of the asset, by name. */
+    point: Id,
+    op: Type.Union([Type.Literal('=='), Type.Literal('!='), Type.Literal('<'), Type.Literal('<='), Type.Literal('>'), Type.Literal('>=')]),
+    value: Type.Union([Type.Number(), Type.String(), Type.Boolean()]),
+  },
+  strict,
+);
+export type Condition = Static<typeof ConditionSchema>;
+/** Conditions over points of one asset that must all hold for `forMs` (e.g. lift entrapment). */
+export const CombinedDetectorSchema = Type.Object(
+  {
+    ...alarmCommon,
+    type: Type.Literal('combined'),
+    ...assetTarget,
+    all: Type.Array(ConditionSchema, { minItems: 1, maxItems: 16 }),
+    forMs: Duration(0),
+  },
+  strict,
+);
+export type CombinedDetector = Static<typeof CombinedDetectorSchema>;
+
+export const DetectorSchema = Type.Union([
+  ThresholdDetectorSchema,
+  RateOfChangeDetectorSchema,
+  FlatlineDetectorSchema,
+  DeviationDetectorSchema,
+  CommLossDetectorSchema,
+  StateDetectorSchema,
+  EventDetectorSchema,
+  CombinedDetectorSchema,
+]);
 export type DetectorConfig = Static<typeof DetectorSchema>;
+export type DetectorType = DetectorConfig['type'];
+
+/** Alarm-system settings (DESIGN.md, "Alarm model"; DOMAIN.md, "Alarm management"). */
+export const AlarmingSchema = Type.Object(
+  {
+    /** Re-annunciate an alarm still unacknowledged after this long (unverified default: 15 min). */
+    reAlarmMin: Type.Integer({ minimum: 1, default: 15 }),
+    /** Flood: this many new alarms within floodWindowMin for one operator area (ISA-18.2, EEMUA 191: 10 in 10 min). */
+    floodCount: Type.Integer({ minimum: 2, default: 10 }),
+    floodWindowMin: Type.Integer({ minimum: 1, default: 10 }),
+    /** Chattering: this many activations of one alarm within chatterWindowS (3 in 60 s). */
+    chatterCount: Type.Integer({ minimum: 2, default: 3 }),
+    chatterWindowS: Type.Integer({ minimum: 1, default: 60 }),
+    /** The longest an operator may shelve an alarm (one 12 h shift; ISA-18.2 asks for a time limit). */
+    maxShelveHours: Type.Number({ exclusiveMinimum: 0, default: 12 }),
+  },
+  { ...strict, default: { reAlarmMin: 15, floodCount: 10, floodWindowMin: 10, chatterCount: 3, chatterWindowS: 60, maxShelveHours: 12 } },
+);
+export type Alarming = Static<typeof AlarmingSchema>;
 
 export const ShiftSchema = Type.Object({ id: Id, start: ClockTime, end: ClockTime }, strict);
 export type Shift = Static<typeof ShiftSchema>;
@@ -265,6 +470,7 @@ export const SiteFileSchema = Type.Object(
     assets: Type.Array(AssetSchema, { default: [] }),
     devices: Type.Array(DeviceSchema, { default: [] }),
     detectors: Type.Array(DetectorSchema, { default: [] }),
+    alarming: AlarmingSchema,
     sla: SlaSchema,
     roster: Type.Object(
       {

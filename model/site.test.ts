@@ -69,9 +69,9 @@ describe('site file loader', () => {
     expect(problemsOf(demoText.replace('building: tower, floor: b1, department: technical, criticality: high }\n  - { id: pump-b1-2', 'building: annex, floor: b1, department: technical, criticality: high }\n  - { id: pump-b1-2'))[0]).toMatchObject({
       field: 'assets[0].building',
     });
-    expect(problemsOf(demoText.replace('point: pump-b1-2.discharge_pressure', 'point: pump-b1-2.suction_pressure'))[0]).toMatchObject({
+    expect(problemsOf(demoText.replace('point: pump-b1-2.discharge_pressure', 'point: pump-b1-2.no_such_point'))[0]).toMatchObject({
       field: 'detectors[1].point',
-      message: "unknown point 'pump-b1-2.suction_pressure'",
+      message: "unknown point 'pump-b1-2.no_such_point'",
     });
     const dup = problemsOf(demoText.replace('id: booster-2', 'id: booster-1'));
     expect(dup[0]).toMatchObject({ field: 'devices[1].id' });

@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { SiteFileSchema, type Site } from './site-schema.ts';
 import { ID_PATTERN, POINT_ID_PATTERN, splitPointId } from './ids.ts';
+import { expandDetectors } from './detectors.ts';
 
 /** The bundled demo building. */
 export const DEMO_SITE_FILE = fileURLToPath(new URL('./sites/demo.yaml', import.meta.url));
@@ -178,9 +179,12 @@ function checkReferences(site: Site): Array<[Path, string]> {
     });
   });
 
+  for (const p of expandDetectors(site).problems) out.push([['detectors', p.index, p.field], p.message]);
   site.detectors.forEach((det, i) => {
-    if (!points.has(det.point)) out.push([['detectors', i, 'point'], `unknown point '${det.point}'`]);
-    if (det.lo === undefined && det.hi === undefined) out.push([['detectors', i], 'a threshold detector needs lo, hi or both']);
+    if (det.type === 'threshold' && det.lo === undefined && det.hi === undefined && det.lolo === undefined && det.hihi === undefined)
+      out.push([['detectors', i], 'a threshold detector needs at least one of lolo, lo, hi, hihi']);
+    if (det.type === 'rate-of-change' && det.rise === undefined && det.fall === undefined) out.push([['detectors', i], 'a rate-of-change detector needs rise, fall or both']);
+    if (det.type === 'event' && det.count > 1 && det.windowMs === 0) out.push([['detectors', i, 'windowMs'], 'a burst (count > 1) needs windowMs']);
   });
 
   const shifts = new Set(site.roster.shifts.map((s) => s.id));
