@@ -92,9 +92,12 @@ describe.skipIf(!aedes && !mosquitto?.ok)(`simulators on the bus (${aedes ? 'aed
     const decoded = simCatalog.decode(retained.payload);
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
-    expect(decoded.value.devices.map((d) => [d.device, d.protocol, d.host, d.port, d.unit, d.model])).toEqual(
-      site.devices.map((d) => [d.id, 'modbus-tcp', '127.0.0.1', portOf(d), 1, 'booster-pump']),
+    // Every simulated device of the site, each with where it is reached and the model serving it.
+    expect(decoded.value.devices.map((d) => [d.device, d.protocol, d.model])).toEqual(
+      site.devices.filter((d) => d.simulator).map((d) => [d.id, d.protocol, d.simulator!.model]),
     );
+    const listening = site.devices.filter((d) => d.protocol !== 'mqtt');
+    expect(decoded.value.devices.filter((d) => d.protocol !== 'mqtt').map((d) => [d.device, d.host, d.port])).toEqual(listening.map((d) => [d.id, '127.0.0.1', portOf(d)]));
     expect(decoded.value.devices[0]!.faults.find((f) => f.name === 'cavitation')).toMatchObject({ active: false });
   });
 

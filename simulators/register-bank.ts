@@ -49,6 +49,8 @@ export class MemoryRegisterBank implements RegisterBank {
   readonly discreteInputs: boolean[];
   readonly holding: Uint16Array;
   readonly input: Uint16Array;
+  /** Called before a master writes coils: throw a ModbusException to refuse. */
+  onCoilsWrite?: (address: number, values: boolean[]) => void;
   /** Called after a master wrote coils, with the written range. */
   onCoilsWritten?: (address: number, values: boolean[]) => void;
   /** Called before a master writes holding registers: throw a ModbusException to refuse. */
@@ -83,6 +85,7 @@ export class MemoryRegisterBank implements RegisterBank {
   }
 
   writeCoils(address: number, values: boolean[]): void {
+    this.onCoilsWrite?.(address, values);
     values.forEach((v, i) => (this.coils[address + i] = v));
     this.onCoilsWritten?.(address, values);
   }
