@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
 import { loadSiteFile, SiteError, isRole, ROLES, type Site } from '@vigil/model';
-import { startSimulators, createSimClock, loadScenarioFile, scenarioClock, checkScenario, runScenario, sendSimCommand } from '@vigil/simulators';
+import { startSimulators, startBenchSimulators, scaleSite, createSimClock, loadScenarioFile, scenarioClock, checkScenario, runScenario, sendSimCommand } from '@vigil/simulators';
 import { startGateway } from '@vigil/gateway';
 import { startIngest, openStateReader, backupDatabases, restoreDatabases } from '@vigil/ingest';
 import { startApi, addUser, DEMO_PASSWORD } from '@vigil/api';
@@ -24,6 +24,9 @@ const USAGE = `Usage: vigil <command> [options]
   sim fault DEVICE FAULT [--params JSON] | sim clear DEVICE FAULT
                         inject or clear a fault in running simulators, over the bus (needs VIGIL_MQTT_URL)
   sim --scenario FILE   run a scripted scenario (YAML) against the simulators
+  sim --scale N         the site's building multiplied into N towers (ids suffixed, ports shifted)
+  sim --profile bench --devices N --points M
+                        N synthetic Modbus devices of M registers, every value changing every second
   backup FILE           save ingest's databases while Vigil runs (SQLite online backup)
   restore FILE          put a backup back (ingest and api stopped)
   site check FILE       validate a site file
@@ -101,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       speed: { type: 'string' },
       scenario: { type: 'string' },
+      profile: { type: 'string' },
+      devices: { type: 'string' },
+      points: { type: 'string' },
+      scale: { type: 'string' },
       params: { type: 'string' },
       role: { type: 'string' },
       name: { type: 'string' },
@@ -155,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const log = makeLogger();
-  const site = loadSite(config);
+  let site = loadSite(config);
 
   if (command === 'sim' && (rest[0] === 'fault' || rest[0] === 'clear')) {
     const [action, device, fault] = rest;
@@ -192,6 +199,22 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'sim': {
+      const count = (name: string, raw: string | undefined, fallback: number) => {
+        const n = raw === undefined ? fallback : Number(raw);
+        if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${name} ${raw}: a whole number, at least 1`);
+        return n;
+      };
+      if (values.profile !== undefined) {
+        if (values.profile !== 'bench') throw new ConfigError(`--profile ${values.profile}: the only profile is 'bench'`);
+        const bench = await startBenchSimulators({ devices: count('devices', values.devices, 100), points: count('points', values.points, 1000), log: log.child({ module: 'simulators' }) });
+        const endpoints = bench.endpoints.map(({ device, protocol, host, port, unit }) => ({ device, protocol, host, port, unit }));
+        if (values.json) process.stdout.write(JSON.stringify(endpoints) + '\n');
+        else for (const e of endpoints) process.stdout.write(`${e.device}\t${e.protocol}\t${e.host}:${e.port}\tunit ${e.unit}\n`);
+        runUntilSignalled(log, bench);
+        return -1;
+      }
+      const scale = count('scale', values.scale, 1);
+      if (scale > 1) site = scaleSite(site, scale);
       const seed = values.seed === undefined ? undefined : Number(values.seed);
       if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError(`--seed ${values.seed}: a whole number`);
       const speed = values.speed === undefined ? undefined : Number(values.speed);
