@@ -9,25 +9,45 @@ import type { Logger } from 'pino';
 import { ack, gatewayStatus, isId, telemetryBatch, topics, type BusOptions, type ModbusDevice, type Site, type TelemetryBatch } from '@vigil/model';
 import type { DeviceState, Driver, DriverErrorKind, DriverSink, PollCycle } from './driver.ts';
 import { ModbusDriver, type Backoff } from './modbus-driver.ts';
-import { MemoryOutbox, type Outbox, type OutboxBacklog } from './outbox.ts';
+import { DiskOutbox } from './disk-outbox.ts';
+import type { Outbox, OutboxBacklog } from './outbox.ts';
 import { ReportByException } from './report-by-exception.ts';
-import { SeqStore } from './seq-store.ts';
 
 export interface GatewayOptions {
   site: Site;
   gatewayId: string;
   bus: BusOptions;
-  /** The gateway keeps `<dataDir>/gateway-<gatewayId>/seq.json` here. */
+  /**
+   * The gateway keeps its outbox (and with it every device's seq) in `<dataDir>/gateway-<gatewayId>/outbox/`;
+   * a `seq.json` there from an older gateway is taken over once.
+   */
   dataDir: string;
   log: Logger;
   /** Re-send a batch that ingest has not acknowledged within this long. Default 10 s. */
   resendAfterMs?: number;
   /** Republish the status this often. Default 30 s. */
   statusEveryMs?: number;
-  /** Outbox bound in samples; past it the oldest batches are dropped and counted. Default 100,000. */
-  outboxMaxSamples?: number;
+  /** Outbox bounds; past them the oldest batches are dropped, counted and reported. */
+  outbox?: {
+    /** Default 512 MiB. */
+    maxBytes?: number;
+    /** Default 7 days. */
+    maxAgeMs?: number;
+    /** Default 16 MiB (at most maxBytes / 4). */
+    segmentBytes?: number;
+  };
+  /**
+   * Batches published and not yet acknowledged, at most (all devices together). Enough to drain a
+   * backlog fast, few enough that no broker queue overflows (Mosquitto drops past 1000). Default 64.
+   */
+  maxInFlight?: number;
   /** Modbus reconnect delay. Default 1 s doubling to 30 s. */
   reconnect?: Backoff;
+  /**
+   * Modbus requests in flight per connection (pipelined, matched by transaction id). Default 1.
+   * For every device alike until the site file can say it per device.
+   */
+  modbusMaxInFlight?: number;
 }
 
 export interface GatewayStats {
@@ -39,6 +59,7 @@ export interface GatewayStats {
   batchesPublished: number;
   batchesResent: number;
   batchesAcknowledged: number;
+  samplesAcknowledged: number;
   /** Ack messages that failed validation and were dropped. */
   invalidAcks: number;
   outbox: OutboxBacklog;
@@ -59,11 +80,20 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const resendAfterMs = opts.resendAfterMs ?? 10_000;
   const statusEveryMs = opts.statusEveryMs ?? 30_000;
 
-  const seqs = new SeqStore(join(opts.dataDir, `gateway-${gatewayId}`));
-  const outbox: Outbox = new MemoryOutbox(opts.outboxMaxSamples ?? 100_000, log);
+  const maxInFlight = opts.maxInFlight ?? 64;
+  const gatewayDir = join(opts.dataDir, `gateway-${gatewayId}`);
+  // Publishing waits for the disk: a group of batches goes out once its fdatasync is done.
+  let pumpSoon: () => void = () => undefined;
+  const outbox: Outbox = DiskOutbox.open({
+    dir: join(gatewayDir, 'outbox'),
+    log,
+    legacySeqFile: join(gatewayDir, 'seq.json'),
+    ...opts.outbox,
+    onDurable: () => pumpSoon(),
+  });
   const devices = site.devices.filter((d): d is ModbusDevice => d.protocol === 'modbus-tcp');
   const filters = new Map(devices.map((d) => [d.id, new ReportByException(d)]));
-  const drivers: Driver[] = devices.map((device) => new ModbusDriver({ device, log, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) }));
+  const drivers: Driver[] = devices.map((device) => new ModbusDriver({ device, log, maxInFlight: opts.modbusMaxInFlight ?? 1, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) }));
   const started = Date.now();
   const deviceStates: Record<string, DeviceState> = Object.fromEntries(devices.map((d) => [d.id, { state: 'offline', reason: 'starting', since: started }]));
 
@@ -73,6 +103,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     batchesPublished: 0,
     batchesResent: 0,
     batchesAcknowledged: 0,
+    samplesAcknowledged: 0,
     invalidAcks: 0,
   };
 
@@ -96,7 +127,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     will: { topic: statusTopic, payload: Buffer.from(offlineStatus()), qos: 1, retain: true },
   });
 
-  function publishOwn(topic: string, payload: string, options: IClientPublishOptions): boolean {
+  function publishOwn(topic: string, payload: string | Buffer, options: IClientPublishOptions): boolean {
     if (!ownTopics.has(topic)) {
       log.error({ topic }, 'refusing to publish on a topic this gateway does not own');
       return false;
@@ -111,31 +142,35 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     publishOwn(statusTopic, gatewayStatus.encode(status), { qos: 1, retain: true });
   }
 
-  /** Publishes what the outbox says is due, in seq order per device; only while connected. */
+  /** An ack arrived on this connection: ingest is subscribed, the window may open. */
+  let ingestHeard = false;
+
+  /** Publishes what the outbox says is due, in seq order per device, within the window; only while connected. */
   function pump(): void {
     if (!client.connected) return;
-    const now = Date.now();
-    for (const entry of outbox.due(now, resendAfterMs)) {
-      if (!publishOwn(topics.telemetry(siteId, entry.batch.device), telemetryBatch.encode(entry.batch), { qos: 1 })) continue;
-      if (entry.sentAt !== null) stats.batchesResent++;
-      entry.sentAt = now;
+    // Until ingest is heard on this connection, one batch per device: ingest may not have
+    // subscribed again yet, and it must never see a device's seq N+1 without N (it would commit
+    // N+1 and drop N as a duplicate when it came).
+    for (const delivery of outbox.take(Date.now(), resendAfterMs, maxInFlight, ingestHeard ? Number.POSITIVE_INFINITY : 1)) {
+      if (!publishOwn(topics.telemetry(siteId, delivery.device), delivery.payload, { qos: 1 })) continue;
+      if (delivery.resend) stats.batchesResent++;
       stats.batchesPublished++;
     }
   }
+  pumpSoon = pump;
 
   function enqueue(cycle: PollCycle): void {
     if (cycle.kind === 'poll') stats.polls++;
     const samples = filters.get(cycle.device)?.filter(cycle.samples) ?? [];
     if (samples.length === 0) return;
-    // The seq is on disk before the batch can leave, so a restart never reuses it.
-    const batch: TelemetryBatch = { gateway: gatewayId, device: cycle.device, seq: seqs.next(cycle.device), samples };
+    // The seq is on disk with the batch before the batch can leave, so a restart never reuses it.
+    const batch: TelemetryBatch = { gateway: gatewayId, device: cycle.device, seq: outbox.nextSeq(cycle.device), samples };
     const checked = telemetryBatch.check(batch);
     if (!checked.ok) {
       log.error({ device: cycle.device, seq: batch.seq, error: checked.error }, 'batch failed validation; not sent');
       return;
     }
     outbox.add(batch);
-    pump();
   }
 
   const sink: DriverSink = {
@@ -166,11 +201,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       invalidAckLogged = true;
       return;
     }
+    ingestHeard = true;
     for (const [device, seq] of Object.entries(decoded.value)) {
       if (!filters.has(device)) continue;
-      stats.batchesAcknowledged += outbox.acknowledge(device, seq);
-      seqs.raiseTo(device, seq);
+      const { batches, samples } = outbox.acknowledge(device, seq);
+      stats.batchesAcknowledged += batches;
+      stats.samplesAcknowledged += samples;
     }
+    pump();
   });
 
   client.on('connect', () => {
@@ -181,6 +219,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         publishStatus();
         // Whatever was in flight on the old connection may be lost: re-send every unacknowledged batch in order.
         outbox.markAllUnsent();
+        ingestHeard = false;
         pump();
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'bus setup after connect failed; retrying on the next connect');
@@ -218,6 +257,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       }
     }
     await client.endAsync(true);
+    await outbox.close();
     log.info('gateway closed');
   }
 

@@ -19,6 +19,11 @@ export interface ModbusDriverOptions {
   log: Logger;
   /** Reconnect delay: doubles from `firstMs` up to `maxMs` while the device stays unreachable. */
   backoff?: Backoff;
+  /**
+   * Requests in flight on the connection at once (pipelining). Default 1: many devices answer one
+   * request at a time and drop or confuse the rest; raise it only for devices known to queue them.
+   */
+  maxInFlight?: number;
 }
 
 // modbus-serial is CommonJS: its typings see the class on `.default`, which it also sets at run time.
@@ -45,6 +50,7 @@ export class ModbusDriver implements Driver {
   private readonly config: ModbusDevice;
   private readonly log: Logger;
   private readonly backoff: Backoff;
+  private readonly maxInFlight: number;
   private plan: PollPlan;
   private client: ModbusClient | null = null;
   private connected = false;
@@ -58,6 +64,8 @@ export class ModbusDriver implements Driver {
     this.device = opts.device.id;
     this.log = opts.log.child({ device: opts.device.id });
     this.backoff = opts.backoff ?? { firstMs: 1000, maxMs: 30_000 };
+    // modbus-serial numbers transactions modulo 256: more in flight would reuse an id still waiting.
+    this.maxInFlight = Math.max(1, Math.min(255, Math.floor(opts.maxInFlight ?? 1)));
     this.plan = planPolls(opts.device.points);
   }
 
@@ -162,45 +170,61 @@ export class ModbusDriver implements Driver {
   private async pollOnce(ts: number): Promise<void> {
     const client = this.client;
     if (!client) return;
-    const samples: Sample[] = [];
     let trouble: 'timeout' | 'exception' | null = null;
-    const queue = [...this.plan.reads];
-    for (let read = queue.shift(); read; read = queue.shift()) {
-      if (this.stopped || !this.connected) break;
-      try {
-        samples.push(...decodeRead(read, await this.read(client, read), ts));
-      } catch (err) {
-        const failure = classify(err);
-        // A socket that closed mid-read surfaces as a timeout: it is a lost connection.
-        if (failure.kind === 'comm-lost' || !this.connected) {
-          this.connected = false;
-          break;
-        }
-        if (failure.kind === 'exception' && failure.code === ILLEGAL_DATA_ADDRESS && read.points.length > 1) {
-          // A merged read spans an address the device lacks: read its points one by one from now on.
-          this.log.info({ table: read.table, start: read.start, count: read.count }, 'device refused a merged read; reading its points singly');
-          const parts = splitRead(read);
-          this.plan = { reads: this.plan.reads.flatMap((r) => (r === read ? parts : [r])) };
-          queue.unshift(...parts);
-          continue;
-        }
-        if (failure.kind === 'exception') {
-          this.log.warn({ table: read.table, start: read.start, count: read.count, code: failure.code, message: failure.message }, 'modbus exception');
-        } else {
-          this.log.debug({ table: read.table, start: read.start, count: read.count }, 'modbus read timed out');
-        }
-        trouble ??= failure.kind;
-        this.sink?.error(this.device, failure.kind);
-        samples.push(...badRead(read, ts, failure.kind));
+    const reads = this.plan.reads;
+    // Each read's samples in its slot, so the cycle keeps plan order however replies interleave.
+    const results: Sample[][] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < reads.length && !this.stopped && this.connected) {
+        const i = next++;
+        results[i] = await this.readSamples(client, reads[i]!, ts, (kind) => (trouble ??= kind));
       }
-    }
+    };
+    // Up to `maxInFlight` requests on the connection at once; modbus-serial matches replies by MBAP transaction id.
+    await Promise.all(Array.from({ length: Math.min(this.maxInFlight, reads.length) }, lane));
     if (this.stopped) return;
     if (!this.connected) {
       this.lost();
       return;
     }
+    const samples = results.flat();
     this.setState(trouble ? { state: 'degraded', reason: trouble, since: ts } : { state: 'online', since: ts });
     this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll' });
+  }
+
+  /** One read's samples: decoded, or bad with the reason; a merged read the device refuses is split. */
+  private async readSamples(client: ModbusClient, read: ModbusRead, ts: number, troubled: (kind: 'timeout' | 'exception') => void): Promise<Sample[]> {
+    try {
+      return decodeRead(read, await this.read(client, read), ts);
+    } catch (err) {
+      const failure = classify(err);
+      // A socket that closed mid-read surfaces as a timeout: it is a lost connection.
+      if (failure.kind === 'comm-lost' || !this.connected) {
+        this.connected = false;
+        return [];
+      }
+      if (failure.kind === 'exception' && failure.code === ILLEGAL_DATA_ADDRESS && read.points.length > 1) {
+        // A merged read spans an address the device lacks: read its points one by one from now on.
+        this.log.info({ table: read.table, start: read.start, count: read.count }, 'device refused a merged read; reading its points singly');
+        const parts = splitRead(read);
+        this.plan = { reads: this.plan.reads.flatMap((r) => (r === read ? parts : [r])) };
+        const samples: Sample[] = [];
+        for (const part of parts) {
+          if (this.stopped || !this.connected) break;
+          samples.push(...(await this.readSamples(client, part, ts, troubled)));
+        }
+        return samples;
+      }
+      if (failure.kind === 'exception') {
+        this.log.warn({ table: read.table, start: read.start, count: read.count, code: failure.code, message: failure.message }, 'modbus exception');
+      } else {
+        this.log.debug({ table: read.table, start: read.start, count: read.count }, 'modbus read timed out');
+      }
+      troubled(failure.kind);
+      this.sink?.error(this.device, failure.kind);
+      return badRead(read, ts, failure.kind);
+    }
   }
 
   /** The connection is gone (or never came): one comm-lost sample per point, on the transition only. */

@@ -1,118 +1,52 @@
 /**
- * Batches wait here until ingest acknowledges them (DESIGN.md, "Delivery"). In memory for now; a
- * disk outbox implements the same interface later.
+ * Batches wait in the outbox until ingest acknowledges them (DESIGN.md, "Delivery"). The outbox
+ * also numbers them: a device's `seq` lives with its batches, so it rises across restarts.
  */
-import type { Logger } from 'pino';
 import type { TelemetryBatch } from '@vigil/model';
 
 export interface OutboxBacklog {
+  /** Batches not yet acknowledged by ingest. */
   batches: number;
   samples: number;
   /** Timestamp of the oldest sample waiting; null when empty. */
   oldestTs: number | null;
-  /** Samples dropped past the bound since start. */
+  /** Samples dropped past the bounds (size, age) or lost to a failed disk write, since start. */
   dropped: number;
+  /** Bytes the outbox holds on disk (acknowledged batches included until their segment goes). */
+  bytes: number;
+  /** Batches published on this connection and not yet acknowledged. */
+  inFlight: number;
 }
 
-export interface OutboxEntry {
-  readonly batch: TelemetryBatch;
-  /** Wall time of the last publish; null: not yet sent on this connection. */
-  sentAt: number | null;
+/** A batch to publish now. */
+export interface OutboxDelivery {
+  device: string;
+  seq: number;
+  /** The MQTT payload, exactly as stored. */
+  payload: Buffer;
+  /** Published before (on this or an earlier connection). */
+  resend: boolean;
 }
 
 export interface Outbox {
-  /** Keeps a batch; past the bound drops the oldest batches (counted and logged). */
-  add(batch: TelemetryBatch): void;
-  /** Ingest committed every batch of `device` up to `seq`: forget them. Returns how many were removed. */
-  acknowledge(device: string, seq: number): number;
+  /** The seq the device's next batch must carry. */
+  nextSeq(device: string): number;
   /**
-   * What to publish now, per device in seq order: from the first batch never sent or not acknowledged
-   * within `resendAfterMs`, every batch after it too, so ingest always sees a device's seqs in order.
+   * Keeps a batch numbered with `nextSeq`. It becomes deliverable once it is on disk (the outbox
+   * calls its `onDurable` listener then); past the bounds the oldest batches are dropped and counted.
    */
-  due(now: number, resendAfterMs: number): OutboxEntry[];
+  add(batch: TelemetryBatch): void;
+  /** Ingest committed every batch of `device` up to `seq`: forget them. Returns what was removed. */
+  acknowledge(device: string, seq: number): { batches: number; samples: number };
+  /**
+   * What to publish now, at most `window` batches in flight in all: per device in seq order, from
+   * the first batch never sent on this connection; a device whose oldest batch waited `resendAfterMs`
+   * for its ack is re-sent from that batch on, so ingest always sees a device's seqs in order.
+   * `perDevice` caps one device's batches in flight.
+   */
+  take(now: number, resendAfterMs: number, window: number, perDevice?: number): OutboxDelivery[];
   /** A new connection: nothing sent before it counts as sent. */
   markAllUnsent(): void;
   backlog(): OutboxBacklog;
-}
-
-interface Held extends OutboxEntry {
-  /** Arrival order across devices, to find the oldest batch to drop. */
-  order: number;
-  oldestTs: number;
-}
-
-export class MemoryOutbox implements Outbox {
-  private readonly queues = new Map<string, Held[]>();
-  private order = 0;
-  private batches = 0;
-  private samples = 0;
-  private dropped = 0;
-
-  constructor(
-    private readonly maxSamples: number,
-    private readonly log: Logger,
-  ) {}
-
-  add(batch: TelemetryBatch): void {
-    const queue = this.queues.get(batch.device) ?? [];
-    this.queues.set(batch.device, queue);
-    const oldestTs = batch.samples.reduce((min, s) => Math.min(min, s.ts), Number.POSITIVE_INFINITY);
-    queue.push({ batch, sentAt: null, order: this.order++, oldestTs });
-    this.batches++;
-    this.samples += batch.samples.length;
-    while (this.samples > this.maxSamples && this.batches > 0) this.dropOldest();
-  }
-
-  private dropOldest(): void {
-    let oldest: Held[] | null = null;
-    for (const queue of this.queues.values()) {
-      if (queue[0] && (!oldest || queue[0].order < oldest[0]!.order)) oldest = queue;
-    }
-    const held = oldest?.shift();
-    if (!held) return;
-    const n = held.batch.samples.length;
-    this.batches--;
-    this.samples -= n;
-    this.dropped += n;
-    this.log.warn(
-      { device: held.batch.device, seq: held.batch.seq, samples: n, droppedTotal: this.dropped, maxSamples: this.maxSamples },
-      'outbox full: dropped the oldest batch unacknowledged',
-    );
-  }
-
-  acknowledge(device: string, seq: number): number {
-    const queue = this.queues.get(device);
-    if (!queue) return 0;
-    let removed = 0;
-    while (queue[0] && queue[0].batch.seq <= seq) {
-      const held = queue.shift()!;
-      this.batches--;
-      this.samples -= held.batch.samples.length;
-      removed++;
-    }
-    return removed;
-  }
-
-  due(now: number, resendAfterMs: number): OutboxEntry[] {
-    const out: OutboxEntry[] = [];
-    for (const queue of this.queues.values()) {
-      const from = queue.findIndex((h) => h.sentAt === null || now - h.sentAt >= resendAfterMs);
-      if (from >= 0) out.push(...queue.slice(from));
-    }
-    return out;
-  }
-
-  markAllUnsent(): void {
-    for (const queue of this.queues.values()) for (const held of queue) held.sentAt = null;
-  }
-
-  backlog(): OutboxBacklog {
-    let oldestTs: number | null = null;
-    // A device's batches arrive in time order: its head holds its oldest sample.
-    for (const queue of this.queues.values()) {
-      const head = queue[0];
-      if (head && (oldestTs === null || head.oldestTs < oldestTs)) oldestTs = head.oldestTs;
-    }
-    return { batches: this.batches, samples: this.samples, oldestTs, dropped: this.dropped };
-  }
+  close(): Promise<void>;
 }

@@ -1,11 +1,16 @@
 /**
- * Real peers for the gateway's tests: an MQTT broker, a Modbus TCP device and an ingest stand-in
- * that receives batches and acknowledges them. Test support only; never imported by index.ts.
+ * Real peers for the gateway's tests: an MQTT broker, a Modbus TCP device, an ingest stand-in
+ * that receives batches and acknowledges them, and the gateway itself in a child process. Test
+ * support only; never imported by index.ts.
  */
 import net from 'node:net';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import modbusSerial from 'modbus-serial';
 import mqtt, { type MqttClient } from 'mqtt';
 import { gatewayStatus, telemetryBatch, topics, type GatewayStatus, type TelemetryBatch } from '@vigil/model';
+import type { GatewayStats } from './index.ts';
+import type { RunGatewayStart } from './testdata/run-gateway.ts';
 
 const { ServerTCP } = modbusSerial;
 
@@ -175,4 +180,66 @@ export async function startIngest(url: string, site: string, gateway: string, op
     if (ingest.autoAck) ingest.ack(batch.device, committed.get(batch.device)!);
   });
   return ingest;
+}
+
+// ── Gateway in a child process ───────────────────────────────────────────────────────────────
+
+export interface GatewayProcess {
+  readonly pid: number;
+  stats(): Promise<{ stats: GatewayStats | null; cpuMicros: number; wallMs: number; rss: number }>;
+  /** Starts recording [wall ms, samples acknowledged, samples waiting] every 50 ms in the gateway's process. */
+  watch(): void;
+  timeline(): Promise<Array<[number, number, number]>>;
+  /** SIGKILL: no goodbye, no flush. */
+  kill(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Forks gateway/testdata/run-gateway.ts and starts a gateway in it. */
+export async function forkGateway(start: RunGatewayStart): Promise<GatewayProcess> {
+  const child = fork(fileURLToPath(new URL('./testdata/run-gateway.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const reply = <T>(key: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (m: Record<string, unknown>) => {
+        if (m.error) reject(new Error(String(m.error)));
+        else if (key in m) resolve(m as T);
+        else return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const onExit = (code: number | null) => reject(new Error(`gateway process exited (${code}) before answering '${key}'`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const started = reply('started');
+  child.send({ start });
+  await started;
+  return {
+    pid: child.pid!,
+    stats() {
+      const answer = reply<Awaited<ReturnType<GatewayProcess['stats']>>>('stats');
+      child.send('stats');
+      return answer;
+    },
+    watch() {
+      child.send('watch');
+    },
+    async timeline() {
+      const answer = reply<{ timeline: Array<[number, number, number]> }>('timeline');
+      child.send('timeline');
+      return (await answer).timeline;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = reply('closed').catch(() => undefined);
+      child.send('close');
+      await closed;
+      await exited;
+    },
+  };
 }
