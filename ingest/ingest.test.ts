@@ -90,6 +90,19 @@ describe('ingest over a real broker', () => {
     await eventually(() => on(topics.acks(SITE, GW)).some((a) => JSON.stringify(a) === '{"booster-1":1,"booster-2":1}'));
   });
 
+  it('never commits past a gap: a later batch waits, unacknowledged, for the missing one', async () => {
+    // booster-2 is at seq 1 (previous test); seq 3 arrives before 2, as after a broker hiccup.
+    await send('booster-2', batch('booster-2', 3, [['pump-b1-2.speed', t0 + 2000, 52]]));
+    await eventually(() => ingest.health().outOfOrder >= 1);
+    expect(ingest.health().batches).toBe(2);
+    await send('booster-2', batch('booster-2', 2, [['pump-b1-2.speed', t0 + 1000, 51]]));
+    await eventually(() => on(topics.acks(SITE, GW)).some((a) => (a as Record<string, number>)['booster-2'] === 2));
+    // The gateway re-sends 3 (its oldest unacknowledged batch), which now fits.
+    await send('booster-2', batch('booster-2', 3, [['pump-b1-2.speed', t0 + 2000, 52]]));
+    await eventually(() => on(topics.acks(SITE, GW)).some((a) => (a as Record<string, number>)['booster-2'] === 3));
+    expect(ingest.health()).toMatchObject({ batches: 4, duplicates: 1 });
+  });
+
   it('counts and survives malformed messages and unknown points', async () => {
     const before = ingest.health().invalid;
     await send('booster-1', 'not json {');

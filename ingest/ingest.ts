@@ -79,6 +79,8 @@ export interface IngestHealth {
   storeFailures: number;
   /** Batches set aside unacknowledged because an earlier batch of their device failed (they come again, in order). */
   deferred: number;
+  /** Batches left unacknowledged because an earlier seq of their device had not arrived yet. */
+  outOfOrder: number;
   store: TimeSeriesHealth;
   /** Device events stored. */
   events: number;
@@ -108,6 +110,14 @@ const LOGGED_SOURCES = 10_000;
  * dropped it from its outbox (it counts such drops) never resends it: then the wait ends after this.
  */
 const FAILED_BATCH_WAIT_MS = 60_000;
+/**
+ * How long a gap in a device's seq is waited out before the later batches are taken anyway. A gap
+ * means a batch was lost between gateway and ingest (published while ingest was away, with no
+ * session to keep it) or dropped by the gateway's bounded outbox. The gateway re-sends from its
+ * oldest unacknowledged batch after its re-send time-out (10 s), which fills the first kind; only the
+ * second kind outlasts this wait.
+ */
+const GAP_WAIT_MS = 30_000;
 /** Only ids that are one safe topic level may name a result topic (the broker's ACL allows `commands/result/+`). */
 const COMMAND_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -151,9 +161,38 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
   };
   const alarmCounters = { events: 0, skewedSamples: 0 };
 
-  const counters = { batches: 0, samples: 0, duplicates: 0, invalid: 0, unknownPoints: 0, lastBatchAt: null as number | null, storeFailures: 0, deferred: 0 };
+  const counters = { batches: 0, samples: 0, duplicates: 0, outOfOrder: 0, invalid: 0, unknownPoints: 0, lastBatchAt: null as number | null, storeFailures: 0, deferred: 0 };
   /** `gateway/device` → the first seq the store failed on, and when. */
   const failedFrom = new Map<string, { seq: number; at: number }>();
+  /** Per `<gateway>/<stream>`: since when a later batch has been waiting for a missing seq. */
+  const gapSince = new Map<string, number>();
+
+  /**
+   * Whether a batch may be committed now. Committing seq N+2 before N+1 would lose N+1 for good (it
+   * would then look like a duplicate), so a batch after a gap is left unacknowledged until the
+   * missing one arrives or the gap has lasted GAP_WAIT_MS.
+   */
+  const inOrder = (gateway: string, stream: string, seq: number): boolean => {
+    const key = `${gateway}/${stream}`;
+    const committed = state.committedSeq(gateway, stream);
+    if (seq === committed + 1 || committed === 0) {
+      gapSince.delete(key);
+      return true;
+    }
+    const since = gapSince.get(key);
+    if (since === undefined) {
+      gapSince.set(key, now());
+      counters.outOfOrder++;
+      return false;
+    }
+    if (now() - since < GAP_WAIT_MS) {
+      counters.outOfOrder++;
+      return false;
+    }
+    gapSince.delete(key);
+    log.warn({ gateway, stream, missing: `${committed + 1}..${seq - 1}` }, 'batches never arrived (dropped by the gateway\'s outbox bounds?); taking the later ones');
+    return true;
+  };
   let storeFailing = false;
   let closing = false;
   let closed = false;
@@ -234,6 +273,8 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       }
     }
 
+    if (!inOrder(batch.gateway, batch.device, batch.seq)) return;
+
     const stream = `${batch.gateway}/${batch.device}`;
     const failed = failedFrom.get(stream);
     if (failed && batch.seq > failed.seq && now() - failed.at < FAILED_BATCH_WAIT_MS) {
@@ -296,6 +337,7 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
       sendAck(batch.gateway);
       return;
     }
+    if (!inOrder(batch.gateway, stream, batch.seq)) return;
     const assetOf = (e: { asset?: string; point?: string }) => e.asset ?? (e.point ? e.point.slice(0, e.point.indexOf('.')) : undefined);
     const changes: AlarmChanges = { alarms: [], tickets: [] };
     try {
