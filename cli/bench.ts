@@ -103,6 +103,20 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const rows: Row[] = [];
   const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, seconds: opts.seconds };
   const wanted = (section: string) => !opts.only || opts.only.includes(section);
+  if (wanted('gateway')) {
+    const { benchGateway } = await import('./bench-gateway.ts');
+    const g = await benchGateway({ seconds: opts.seconds, progress: opts.progress });
+    results.gateway = g;
+    rows.push({ section: 'gateway', figure: `points/s, ${g.devices} devices × ${g.points / g.devices} registers, 1 s cycle (poll → outbox → publish)`, value: String(Math.round(g.pointsPerSec)), goal: `${g.points.toLocaleString('en')}` });
+    rows.push({ section: 'gateway', figure: 'gateway CPU % of one core', value: String(Math.round(g.cpuPercent)), goal: '< 33' });
+    rows.push({ section: 'gateway', figure: 'gateway RSS MB (peak)', value: String(Math.round(g.rssMB)), goal: '< 350' });
+    rows.push({
+      section: 'gateway',
+      figure: `points/s, 1 device × ${g.bigDevice.points.toLocaleString('en')} registers, ${g.bigDevice.requestsInFlight} requests in flight`,
+      value: String(Math.round(g.bigDevice.pointsPerSec)),
+      goal: `${g.bigDevice.points.toLocaleString('en')}`,
+    });
+  }
   if (wanted('ingest')) results.ingest = await benchIngest(opts, rows);
 
   const widths = [7, Math.max(...rows.map((r) => r.figure.length), 6), 10, 10];
