@@ -75,10 +75,10 @@ describe.skipIf(!mosquitto.ok || !mosquittoPasswd.ok || !mosquittoSub.ok)('with 
     const engineer = await t.login('engineer');
     const operator = await t.login('operator');
     await eventually(async () => (await t.call(engineer, 'GET', '/api/simulators')).body?.devices?.some((d: { device: string }) => d.device === 'booster-1'), 10_000);
-    expect((await t.call(engineer, 'POST', '/api/simulators/booster-2/faults', { fault: 'cavitation' })).status).toBe(200);
-    const alarm = await eventually(async () => (await t.call(operator, 'GET', '/api/alarms?state=active')).body.alarms.find((a: { asset: string }) => a.asset === 'pump-b1-2'), 10_000);
+    expect((await t.call(engineer, 'POST', '/api/simulators/booster-1/faults', { fault: 'cavitation' })).status).toBe(200);
+    const alarm = await eventually(async () => (await t.call(operator, 'GET', '/api/alarms?state=active')).body.alarms.find((a: { asset: string }) => a.asset === 'pump-b1-1'), 10_000);
     expect(alarm.state).toBe('unacknowledged-active');
-    const ticket = await eventually(async () => (await t.call(operator, 'GET', '/api/tickets')).body.tickets.find((x: { asset: string }) => x.asset === 'pump-b1-2'), 5000);
+    const ticket = await eventually(async () => (await t.call(operator, 'GET', '/api/tickets')).body.tickets.find((x: { asset: string }) => x.asset === 'pump-b1-1'), 5000);
     expect(['technician', 'technician2']).toContain(ticket.assignee);
   });
 

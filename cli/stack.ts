@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { BusOptions, Site } from '@vigil/model';
-import { startSimulators } from '@vigil/simulators';
+import { startSimulators, type SimClock } from '@vigil/simulators';
 import { startGateway } from '@vigil/gateway';
 import { startIngest, openStateReader } from '@vigil/ingest';
 import { startApi } from '@vigil/api';
@@ -57,6 +57,8 @@ export function demoUsersAllowed(config: Config, site: Site): boolean {
 export interface StackOverrides {
   /** Per-component bus accounts on an external broker (a Mosquitto with one user per component). */
   bus?: (role: Exclude<BusRole, 'integration'>) => BusOptions;
+  /** The simulators' time (tests pin the time of day, since plant behaviour follows it). */
+  simClock?: SimClock;
 }
 
 export async function startStack(config: Config, site: Site, log: Logger, overrides: StackOverrides = {}): Promise<Stack> {
@@ -95,7 +97,7 @@ export async function startStack(config: Config, site: Site, log: Logger, overri
     closers.push(() => ingest.close());
 
     if (site.devices.some((d) => d.simulator)) {
-      const sims = await startSimulators({ site, bus: bus('sim'), log: log.child({ module: 'simulators' }) });
+      const sims = await startSimulators({ site, bus: bus('sim'), log: log.child({ module: 'simulators' }), ...(overrides.simClock ? { clock: overrides.simClock } : {}) });
       closers.push(() => sims.close());
     }
 

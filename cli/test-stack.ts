@@ -1,6 +1,7 @@
 /** Test support: the whole demo stack in-process, on ports chosen at run time. */
 import { pino } from 'pino';
-import { DEMO_SITE_FILE, loadSiteFile, type Site } from '@vigil/model';
+import { DEMO_SITE_FILE, loadSiteFile, localMinutes, type Site } from '@vigil/model';
+import { createSimClock } from '@vigil/simulators';
 import { freePort, tempDir, useFreePorts } from '../testing/index.ts';
 import { loadConfig, type Config } from './config.ts';
 import { startStack, type Stack, type StackOverrides } from './stack.ts';
@@ -17,6 +18,17 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
+/** Today's instant at a local time of day in a time zone (to the minute). */
+export function todayAt(timeZone: string, hour: number, now = Date.now()): number {
+  const base = Math.floor(now / 60_000) * 60_000;
+  const offsetMin = (hour * 60 - localMinutes(base, timeZone) + 1440) % 1440;
+  return base + offsetMin * 60_000 - 1440 * 60_000 * (offsetMin > 720 ? 1 : 0);
+}
+
+/**
+ * The demo stack on run-time ports. The simulators run at 10:00 site time whatever the real hour,
+ * because the plant follows the time of day (how many booster pumps run, lift traffic, doors).
+ */
 export async function startTestStack(env: Record<string, string> = {}, overrides: StackOverrides = {}): Promise<TestStack> {
   const dir = tempDir();
   const site = loadSiteFile(DEMO_SITE_FILE);
@@ -27,7 +39,7 @@ export async function startTestStack(env: Record<string, string> = {}, overrides
     VIGIL_MQTT_PORT: String(await freePort()),
     ...env,
   });
-  const stack = await startStack(config, site, pino({ level: process.env.VIGIL_TEST_LOG ?? 'silent' }), overrides);
+  const stack = await startStack(config, site, pino({ level: process.env.VIGIL_TEST_LOG ?? 'silent' }), { simClock: createSimClock({ start: todayAt(site.site.timezone, 10) }), ...overrides });
   const call: TestStack['call'] = async (token, method, path, body) => {
     const res = await fetch(stack.url + path, {
       method,

@@ -360,6 +360,9 @@ export class BoosterPump {
 }
 
 /** The set: demand, cascade control and the common discharge header. */
+/** Model time run through before the first step (a set settles within a minute: MIN_INTERVAL_S per pump). */
+const WARM_UP_MS = 120_000;
+
 export class BoosterSet {
   readonly pumps: BoosterPump[] = [];
   setPoint = DEFAULT_SET_POINT_MPA;
@@ -377,8 +380,10 @@ export class BoosterSet {
   private added = 0;
 
   constructor(readonly opts: BoosterSetOptions) {
-    // 250 ms quanta: cavitation swings with a 0.6 s period.
-    this.time = new ModelTime(opts.start, 250);
+    // 250 ms quanta: cavitation swings with a 0.6 s period. The model starts two minutes early and
+    // runs through them on the first step, so a set comes up already cascaded to the hour's demand
+    // instead of showing every start of the simulator as a pressure dip (and a low-pressure alarm).
+    this.time = new ModelTime(opts.start - WARM_UP_MS, 250);
     this.siteClock = new SiteClock(opts.timeZone);
     this.noise = new Noise(opts.seed);
   }

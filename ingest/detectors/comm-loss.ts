@@ -67,6 +67,8 @@ export class CommLossDetector {
       if (!w) continue;
       const s = devices?.[d];
       if (!online) w.reportedOffline = { reason: `gateway ${gateway} offline`, since: now };
+      // 'starting': the gateway has not tried the device yet — no news, not a loss.
+      else if (s?.state === 'offline' && s.reason === 'starting') continue;
       else if (s?.state === 'offline') w.reportedOffline = { reason: s.reason, since: s.since };
       else if (s) w.reportedOffline = null;
       out.push(...this.#settle(w, now, `gateway ${gateway} reports ${d} ${s?.state ?? 'online'}`));

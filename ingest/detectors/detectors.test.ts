@@ -152,6 +152,16 @@ describe('StateDetector', () => {
   });
 });
 
+describe('StateDetector on a boolean point', () => {
+  // A lift's passenger-alarm button (EN 81-28): `false` must never match the `pressed: [true]` state.
+  it('matches true (or 1) only, never false', () => {
+    const B = 'lift-1.alarm_button';
+    const button = () => new StateDetector(inst({ id: 'btn', type: 'state', point: B, onDelayMs: 0, alarms: [{ name: 'pressed', values: [true] }] } as never, 'lift-1'));
+    expect(run(button(), [[0, false, 'good', B], [1, false, 'good', B]])).toEqual([]);
+    expect(run(button(), [[0, false, 'good', B], [1, true, 'good', B], [2, false, 'good', B], [3, 1, 'good', B]])).toEqual(['activate@1:pressed', 'clear@2:pressed', 'activate@3:pressed']);
+  });
+});
+
 describe('EventDetector', () => {
   const ev = (ts: number, type: string, data?: Record<string, string>): DeviceEvent => ({ asset: 'door-f01-01', ts, type, ...(data ? { data } : {}) });
   const burst = () => new EventDetector(inst({ id: 'denied', type: 'event', class: 'door', event: 'access-denied', count: 3, windowMs: 60_000 } as never, 'door-f01-01'));
@@ -221,6 +231,8 @@ describe('CommLossDetector', () => {
   });
   it('follows the gateway status and its last will', () => {
     const c = make();
+    // A gateway that has not tried the device yet reports it 'offline (starting)': no news, no alarm.
+    expect(c.status('gw-1', true, { 'booster-1': { state: 'offline', reason: 'starting', since: 1 } }, 2)).toEqual([]);
     expect(c.status('gw-1', true, { 'booster-1': { state: 'offline', reason: 'timeout', since: 5 } }, 10)[0]?.explanation.rule).toBe('booster-1 offline (timeout)');
     expect(c.status('gw-1', true, { 'booster-1': { state: 'online', since: 20 } }, 20)[0]?.action).toBe('clear');
     expect(c.status('gw-1', false, undefined, 30)[0]?.explanation.rule).toBe('booster-1 offline (gateway gw-1 offline)');

@@ -15,8 +15,9 @@ interface Watched {
   evidence: Evidence;
 }
 
-const same = (a: number | string | boolean, b: number | string | boolean) =>
-  a === b || (typeof a === 'boolean' && a === (b === 1)) || (typeof b === 'boolean' && b === (a === 1)) || String(a) === String(b);
+/** A configured state value matches a sample value; a boolean also matches the numbers 1 and 0. */
+const asNumber = (x: number | string | boolean) => (typeof x === 'boolean' ? Number(x) : x);
+const same = (a: number | string | boolean, b: number | string | boolean) => a === b || asNumber(a) === asNumber(b) || String(a) === String(b);
 
 export class StateDetector implements SampleDetector {
   readonly points: readonly string[];
