@@ -35,7 +35,7 @@ describe('site file loader', () => {
     expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big' });
     expect(pressure.scale).toBe(1);
     expect(site.detectors[0]).toMatchObject({ type: 'threshold', lo: 0.6, deadband: 0.05, onDelayMs: 2000, offDelayMs: 0, latching: false });
-    expect(site.roster.people.map((p) => p.username)).toEqual(['technician', 'technician2']);
+    expect(site.roster.people.map((p) => p.username)).toEqual(['technician', 'technician2', 'security']);
     expect(site.sla.p2.respondMin).toBe(30);
   });
 
