@@ -163,11 +163,16 @@ export class SqliteTimeSeriesStore implements TimeSeriesStore {
     this.#st = prepare(db);
     const st = this.#st;
     this.#writeBatch = db.transaction((samples: readonly Sample[], marks: Array<[string, number]>) => {
+      // The latest value once per point per batch (a batch often holds several samples of a point).
+      const newest = new Map<string, Sample>();
       for (const s of samples) {
-        const row = [s.point, s.ts, encodeValue(s.value), kindOf(s.value), s.quality, s.reason ?? null];
-        st.upsertLatest.run(...row);
-        if (this.#latestOnly) continue;
-        st.insert.run(...row);
+        const seen = newest.get(s.point);
+        if (!seen || s.ts >= seen.ts) newest.set(s.point, s);
+      }
+      for (const s of newest.values()) st.upsertLatest.run(s.point, s.ts, encodeValue(s.value), kindOf(s.value), s.quality, s.reason ?? null);
+      if (this.#latestOnly) return;
+      for (const s of samples) {
+        st.insert.run(s.point, s.ts, encodeValue(s.value), kindOf(s.value), s.quality, s.reason ?? null);
         const minute = s.ts - (s.ts % MINUTE_MS);
         if (this.#marked.get(s.point) !== minute) {
           st.markPending.run(s.point, minute);
