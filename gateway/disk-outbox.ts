@@ -17,8 +17,7 @@ import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import type { TelemetryBatch } from '@vigil/model';
-import type { Outbox, OutboxBacklog, OutboxDelivery } from './outbox.ts';
+import { streamOf, type Outbox, type OutboxBacklog, type OutboxBatch, type OutboxDelivery } from './outbox.ts';
 import { batchRecord, jsonRecord, RecordKind, scanSegment, segmentHeader, SEGMENT_HEADER_BYTES } from './outbox-segment.ts';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -267,21 +266,24 @@ export class DiskOutbox implements Outbox {
     return (this.seqs.get(device) ?? 0) + 1;
   }
 
-  add(batch: TelemetryBatch): void {
+  add(batch: OutboxBatch): void {
     if (this.closed) throw new Error('outbox closed');
-    const { device, seq } = batch;
+    // Events keep their own seq under `<device>:events`: the stream is the outbox's "device" key.
+    const device = streamOf(batch);
+    const { seq } = batch;
     if (seq !== this.nextSeq(device)) throw new Error(`outbox: batch ${device}#${seq} out of order; expected seq ${this.nextSeq(device)}`);
+    const items: ReadonlyArray<{ ts: number }> = 'events' in batch ? batch.events : batch.samples;
     let oldestTs = Number.POSITIVE_INFINITY;
-    for (const s of batch.samples) if (s.ts < oldestTs) oldestTs = s.ts;
+    for (const s of items) if (s.ts < oldestTs) oldestTs = s.ts;
     const payload = Buffer.from(JSON.stringify(batch), 'utf8');
-    const record = batchRecord({ device, seq, oldestTs, samples: batch.samples.length }, payload);
+    const record = batchRecord({ device, seq, oldestTs, samples: items.length }, payload);
     this.seqs.set(device, seq);
     const cache = this.cached + payload.length <= this.cacheBytes;
     if (cache) this.cached += payload.length;
     const held: Held = {
       device,
       seq,
-      samples: batch.samples.length,
+      samples: items.length,
       oldestTs,
       order: this.order++,
       segment: null,

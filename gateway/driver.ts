@@ -1,8 +1,8 @@
 /**
- * What the gateway needs from a protocol driver. Modbus TCP is the first; BACnet/IP and MQTT
- * drivers come later behind the same interface.
+ * What the gateway needs from a protocol driver: Modbus TCP (modbus-driver.ts), BACnet/IP
+ * (bacnet-driver.ts) and MQTT vendor sources (mqtt-source-driver.ts) implement it.
  */
-import type { DeviceCommState, Sample } from '@vigil/model';
+import type { DeviceCommState, DeviceEvent, Sample } from '@vigil/model';
 
 /** The communication state of one device, as the status topic reports it. */
 export interface DeviceState {
@@ -27,6 +27,8 @@ export interface PollCycle {
 /** Where a driver reports. Called synchronously; a sink must not throw. */
 export interface DriverSink {
   cycle(cycle: PollCycle): void;
+  /** Discrete device events (door forced, video loss …): one events batch, numbered apart from telemetry. */
+  events(device: string, events: DeviceEvent[]): void;
   state(device: string, state: DeviceState): void;
   error(device: string, kind: DriverErrorKind): void;
 }

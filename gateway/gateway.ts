@@ -1,14 +1,33 @@
 /**
  * The gateway: drivers poll devices, report-by-exception keeps what is news, each cycle becomes one
  * numbered batch in the outbox, and the outbox is published over MQTT until ingest acknowledges it.
+ * Device events (from MQTT vendor sources) take the same path in a stream of their own per device,
+ * `<device>:events`, with its own seq: the key ingest acknowledges them under.
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientPublishOptions } from 'mqtt';
 import type { Logger } from 'pino';
-import { ack, gatewayStatus, isId, telemetryBatch, topics, type BusOptions, type ModbusDevice, type Site, type TelemetryBatch } from '@vigil/model';
+import {
+  ack,
+  deviceEventBatch,
+  eventsAckKey,
+  gatewayStatus,
+  isId,
+  telemetryBatch,
+  topics,
+  type BusOptions,
+  type DeviceEvent,
+  type DeviceEventBatch,
+  type Site,
+  type TelemetryBatch,
+} from '@vigil/model';
 import type { DeviceState, Driver, DriverErrorKind, DriverSink, PollCycle } from './driver.ts';
 import { ModbusDriver, type Backoff } from './modbus-driver.ts';
+import { BacnetDriver } from './bacnet-driver.ts';
+import { BacnetLink, type BacnetBinding } from './bacnet-link.ts';
+import type { BacnetTransportCounters } from './bacnet-transport.ts';
+import { matchTopic, MqttSourceDriver, type MqttSourceStats, type VendorBus } from './mqtt-source-driver.ts';
 import { DiskOutbox } from './disk-outbox.ts';
 import type { Outbox, OutboxBacklog } from './outbox.ts';
 import { ReportByException } from './report-by-exception.ts';
@@ -48,6 +67,14 @@ export interface GatewayOptions {
    * For every device alike until the site file can say it per device.
    */
   modbusMaxInFlight?: number;
+  /**
+   * Where the gateway's one BACnet/IP client binds. Default: 127.0.0.1, an ephemeral port, no
+   * broadcast. A deployment names its real interface (and broadcast address) here.
+   */
+  bacnet?: BacnetBinding & {
+    /** SubscribeCOV lifetime, seconds; renewed at half of it. Default 300 (5 minutes). */
+    covLifetimeS?: number;
+  };
 }
 
 export interface GatewayStats {
@@ -62,11 +89,22 @@ export interface GatewayStats {
   samplesAcknowledged: number;
   /** Ack messages that failed validation and were dropped. */
   invalidAcks: number;
+  /** Device event batches taken into the outbox. */
+  eventBatches: number;
   outbox: OutboxBacklog;
+  /** The BACnet/IP socket's counters (null without BACnet devices). */
+  bacnet: BacnetTransportCounters | null;
+  /** Per MQTT source device: messages, samples, events, ignored, payloads that did not fit. */
+  mqtt: Record<string, MqttSourceStats>;
 }
 
 export interface RunningGateway {
   stats(): GatewayStats;
+  /**
+   * Writes a commandable point (BACnet: WriteProperty at `priority`, 1–16, clause 19.2; `null`
+   * relinquishes). Throws when the point is unknown, not writable by its driver, or refused.
+   */
+  write(point: string, value: number | boolean | null, priority?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,13 +129,60 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     ...opts.outbox,
     onDurable: () => pumpSoon(),
   });
-  const devices = site.devices.filter((d): d is ModbusDevice => d.protocol === 'modbus-tcp');
+  const devices = site.devices;
   const filters = new Map(devices.map((d) => [d.id, new ReportByException(d)]));
-  const drivers: Driver[] = devices.map((device) => new ModbusDriver({ device, log, maxInFlight: opts.modbusMaxInFlight ?? 1, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) }));
+  /** Outbox streams ingest may acknowledge: each device's telemetry, and its events. */
+  const streams = new Set(devices.flatMap((d) => [d.id, eventsAckKey(d.id)]));
+  const assets = new Set(site.assets.map((a) => a.id));
+
+  // One BACnet/IP client for every BACnet device (one UDP port, as a BACnet/IP node has).
+  const bacnetDevices = devices.filter((d) => d.protocol === 'bacnet-ip');
+  let bacnetLink: BacnetLink | null = null;
+  if (bacnetDevices.length > 0) {
+    const apduTimeoutMs = Math.max(...bacnetDevices.map((d) => d.timeoutMs));
+    try {
+      bacnetLink = await BacnetLink.open(opts.bacnet ?? {}, log.child({ component: 'bacnet' }), apduTimeoutMs);
+    } catch (err) {
+      await outbox.close();
+      throw new Error(`cannot bind the BACnet/IP client to ${opts.bacnet?.interface ?? '127.0.0.1'}:${opts.bacnet?.port ?? 0}: ${(err as Error).message}`);
+    }
+  }
+
+  // Vendor sources on the Vigil bus: subscribed on every (re)connect, messages routed by filter.
+  const vendorFilters = new Map<string, (topic: string, payload: Buffer) => void>();
+  let client: mqtt.MqttClient | null = null;
+  const vendorBus: VendorBus = {
+    subscribe(filter, onMessage) {
+      vendorFilters.set(filter, onMessage);
+      if (client?.connected) client.subscribe(filter, { qos: 1 }, noop);
+    },
+    unsubscribe(filter) {
+      vendorFilters.delete(filter);
+    },
+  };
+
+  const bacnetDrivers = new Map<string, BacnetDriver>();
+  const mqttDrivers = new Map<string, MqttSourceDriver>();
+  const drivers: Driver[] = devices.map((device) => {
+    switch (device.protocol) {
+      case 'modbus-tcp':
+        return new ModbusDriver({ device, log, maxInFlight: opts.modbusMaxInFlight ?? 1, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) });
+      case 'bacnet-ip': {
+        const driver = new BacnetDriver({ device, link: bacnetLink!, log, ...(opts.bacnet?.covLifetimeS ? { covLifetimeS: opts.bacnet.covLifetimeS } : {}) });
+        bacnetDrivers.set(device.id, driver);
+        return driver;
+      }
+      case 'mqtt': {
+        const driver = new MqttSourceDriver({ device, assets, log, bus: vendorBus });
+        mqttDrivers.set(device.id, driver);
+        return driver;
+      }
+    }
+  });
   const started = Date.now();
   const deviceStates: Record<string, DeviceState> = Object.fromEntries(devices.map((d) => [d.id, { state: 'offline', reason: 'starting', since: started }]));
 
-  const stats: Omit<GatewayStats, 'outbox'> = {
+  const stats: Omit<GatewayStats, 'outbox' | 'bacnet' | 'mqtt'> = {
     polls: 0,
     errors: { timeout: 0, exception: 0, 'comm-lost': 0 },
     batchesPublished: 0,
@@ -105,15 +190,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     batchesAcknowledged: 0,
     samplesAcknowledged: 0,
     invalidAcks: 0,
+    eventBatches: 0,
   };
 
   const acksTopic = topics.acks(siteId, gatewayId);
   const statusTopic = topics.status(siteId, gatewayId);
   // A publish the broker's ACL refuses drops the connection silently (aedes): publish only our own topics.
-  const ownTopics = new Set([statusTopic, ...devices.map((d) => topics.telemetry(siteId, d.id))]);
+  const ownTopics = new Set([statusTopic, ...devices.flatMap((d) => [topics.telemetry(siteId, d.id), topics.events(siteId, d.id)])]);
   const offlineStatus = () => gatewayStatus.encode({ gateway: gatewayId, online: false, ts: Date.now() });
 
-  const client = mqtt.connect(bus.url, {
+  client = mqtt.connect(bus.url, {
     clientId: `vigil-gateway-${gatewayId}`,
     ...(bus.username !== undefined ? { username: bus.username } : {}),
     ...(bus.password !== undefined ? { password: bus.password } : {}),
@@ -126,18 +212,19 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     connectTimeout: 5000,
     will: { topic: statusTopic, payload: Buffer.from(offlineStatus()), qos: 1, retain: true },
   });
+  const busClient = client;
 
   function publishOwn(topic: string, payload: string | Buffer, options: IClientPublishOptions): boolean {
     if (!ownTopics.has(topic)) {
       log.error({ topic }, 'refusing to publish on a topic this gateway does not own');
       return false;
     }
-    client.publish(topic, payload, options, noop);
+    busClient.publish(topic, payload, options, noop);
     return true;
   }
 
   function publishStatus(): void {
-    if (!client.connected) return;
+    if (!busClient.connected) return;
     const status = { gateway: gatewayId, online: true, ts: Date.now(), devices: { ...deviceStates }, outbox: outbox.backlog() };
     publishOwn(statusTopic, gatewayStatus.encode(status), { qos: 1, retain: true });
   }
@@ -147,12 +234,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
 
   /** Publishes what the outbox says is due, in seq order per device, within the window; only while connected. */
   function pump(): void {
-    if (!client.connected) return;
+    if (!busClient.connected) return;
     // Until ingest is heard on this connection, one batch per device: ingest may not have
     // subscribed again yet, and it must never see a device's seq N+1 without N (it would commit
     // N+1 and drop N as a duplicate when it came).
     for (const delivery of outbox.take(Date.now(), resendAfterMs, maxInFlight, ingestHeard ? Number.POSITIVE_INFINITY : 1)) {
-      if (!publishOwn(topics.telemetry(siteId, delivery.device), delivery.payload, { qos: 1 })) continue;
+      // The stream says the topic: `<device>:events` goes to events/<device>, a device id to telemetry/<device>.
+      const topic = delivery.device.endsWith(':events') ? topics.events(siteId, delivery.device.slice(0, -':events'.length)) : topics.telemetry(siteId, delivery.device);
+      if (!publishOwn(topic, delivery.payload, { qos: 1 })) continue;
       if (delivery.resend) stats.batchesResent++;
       stats.batchesPublished++;
     }
@@ -173,12 +262,30 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     outbox.add(batch);
   }
 
+  function enqueueEvents(device: string, events: DeviceEvent[]): void {
+    const batch: DeviceEventBatch = { gateway: gatewayId, device, seq: outbox.nextSeq(eventsAckKey(device)), events };
+    const checked = deviceEventBatch.check(batch);
+    if (!checked.ok) {
+      log.error({ device, seq: batch.seq, error: checked.error }, 'events batch failed validation; not sent');
+      return;
+    }
+    outbox.add(batch);
+    stats.eventBatches++;
+  }
+
   const sink: DriverSink = {
     cycle(cycle) {
       try {
         enqueue(cycle);
       } catch (err) {
         log.error({ err, device: cycle.device, samples: cycle.samples.length }, 'could not enqueue a poll cycle; its samples are lost');
+      }
+    },
+    events(device, events) {
+      try {
+        enqueueEvents(device, events);
+      } catch (err) {
+        log.error({ err, device, events: events.length }, 'could not enqueue device events; they are lost');
       }
     },
     state(device, state) {
@@ -192,8 +299,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   };
 
   let invalidAckLogged = false;
-  client.on('message', (topic, payload) => {
-    if (topic !== acksTopic) return;
+  busClient.on('message', (topic, payload) => {
+    if (topic !== acksTopic) {
+      for (const [filter, onMessage] of vendorFilters) if (matchesFilter(filter, topic)) onMessage(topic, payload);
+      return;
+    }
     const decoded = ack.decode(payload);
     if (!decoded.ok) {
       stats.invalidAcks++;
@@ -203,7 +313,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     }
     ingestHeard = true;
     for (const [device, seq] of Object.entries(decoded.value)) {
-      if (!filters.has(device)) continue;
+      if (!streams.has(device)) continue;
       const { batches, samples } = outbox.acknowledge(device, seq);
       stats.batchesAcknowledged += batches;
       stats.samplesAcknowledged += samples;
@@ -211,10 +321,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     pump();
   });
 
-  client.on('connect', () => {
+  busClient.on('connect', () => {
     void (async () => {
       try {
-        await client.subscribeAsync(acksTopic, { qos: 1 });
+        await busClient.subscribeAsync(acksTopic, { qos: 1 });
+        if (vendorFilters.size > 0) await busClient.subscribeAsync([...vendorFilters.keys()], { qos: 1 });
         log.info({ url: bus.url }, 'bus connected');
         publishStatus();
         // Whatever was in flight on the old connection may be lost: re-send every unacknowledged batch in order.
@@ -226,16 +337,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       }
     })();
   });
-  client.on('close', () => {
+  busClient.on('close', () => {
     // mqtt.js would replay its own in-flight copies ahead of the outbox's ordered re-send on the
     // next connect: drop them, the outbox re-sends everything unacknowledged.
-    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+    for (const id of Object.keys(busClient.outgoing)) busClient.removeOutgoingMessage(Number(id));
   });
-  client.on('reconnect', () => {
-    if (client.options.will) client.options.will.payload = Buffer.from(offlineStatus());
+  busClient.on('reconnect', () => {
+    if (busClient.options.will) busClient.options.will.payload = Buffer.from(offlineStatus());
   });
-  client.on('offline', () => log.warn({ url: bus.url }, 'bus offline; batches wait in the outbox'));
-  client.on('error', (err) => log.warn({ err: err.message }, 'bus error'));
+  busClient.on('offline', () => log.warn({ url: bus.url }, 'bus offline; batches wait in the outbox'));
+  busClient.on('error', (err) => log.warn({ err: err.message }, 'bus error'));
 
   for (const driver of drivers) driver.start(sink);
   const resendTimer = setInterval(pump, Math.min(1000, resendAfterMs));
@@ -247,22 +358,45 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     clearInterval(resendTimer);
     clearInterval(statusTimer);
     await Promise.all(drivers.map((d) => d.stop()));
-    if (client.connected) {
+    if (busClient.connected) {
       try {
         // Retained, so a late subscriber sees the gateway went away on purpose.
-        await Promise.race([client.publishAsync(statusTopic, offlineStatus(), { qos: 1, retain: true }), sleep(2000)]);
-        await Promise.race([client.endAsync(false), sleep(2000)]);
+        await Promise.race([busClient.publishAsync(statusTopic, offlineStatus(), { qos: 1, retain: true }), sleep(2000)]);
+        await Promise.race([busClient.endAsync(false), sleep(2000)]);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'could not say goodbye on the bus');
       }
     }
-    await client.endAsync(true);
+    await busClient.endAsync(true);
+    bacnetLink?.close();
     await outbox.close();
     log.info('gateway closed');
   }
 
   return {
-    stats: () => ({ ...stats, errors: { ...stats.errors }, outbox: outbox.backlog() }),
+    stats: () => ({
+      ...stats,
+      errors: { ...stats.errors },
+      outbox: outbox.backlog(),
+      bacnet: bacnetLink?.counters() ?? null,
+      mqtt: Object.fromEntries([...mqttDrivers].map(([id, d]) => [id, d.stats()])),
+    }),
+    async write(point, value, priority) {
+      const owner = devices.find((d) => d.points.some((p) => p.id === point));
+      if (!owner) throw new Error(`no point '${point}' in site '${siteId}'`);
+      const driver = bacnetDrivers.get(owner.id);
+      if (!driver) throw new Error(`point '${point}' is on ${owner.protocol} device '${owner.id}': writes are supported for BACnet/IP points only`);
+      await driver.write(point, value, priority);
+    },
     close: () => (closing ??= close()),
   };
+}
+
+/** MQTT filter match with `+` and a trailing `#`. */
+function matchesFilter(filter: string, topic: string): boolean {
+  if (filter.endsWith('/#')) {
+    const prefix = filter.slice(0, -2);
+    return topic === prefix || (topic.startsWith(`${prefix}/`) && matchTopic(prefix, topic.split('/').slice(0, prefix.split('/').length).join('/')) !== null);
+  }
+  return matchTopic(filter, topic) !== null;
 }

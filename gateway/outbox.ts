@@ -2,7 +2,7 @@
  * Batches wait in the outbox until ingest acknowledges them (DESIGN.md, "Delivery"). The outbox
  * also numbers them: a device's `seq` lives with its batches, so it rises across restarts.
  */
-import type { TelemetryBatch } from '@vigil/model';
+import type { DeviceEventBatch, TelemetryBatch } from '@vigil/model';
 
 export interface OutboxBacklog {
   /** Batches not yet acknowledged by ingest. */
@@ -18,8 +18,20 @@ export interface OutboxBacklog {
   inFlight: number;
 }
 
+/**
+ * What the outbox holds: telemetry, or a device's events. Each has its own stream of seqs: the
+ * device id for telemetry, `<device>:events` for events (the key ingest acknowledges them under).
+ */
+export type OutboxBatch = TelemetryBatch | DeviceEventBatch;
+
+/** The stream a batch belongs to (and numbers its seq in). */
+export function streamOf(batch: OutboxBatch): string {
+  return 'events' in batch ? `${batch.device}:events` : batch.device;
+}
+
 /** A batch to publish now. */
 export interface OutboxDelivery {
+  /** The stream: a device id (telemetry) or `<device>:events`. */
   device: string;
   seq: number;
   /** The MQTT payload, exactly as stored. */
@@ -29,13 +41,13 @@ export interface OutboxDelivery {
 }
 
 export interface Outbox {
-  /** The seq the device's next batch must carry. */
+  /** The seq the next batch of a stream (a device id, or `<device>:events`) must carry. */
   nextSeq(device: string): number;
   /**
    * Keeps a batch numbered with `nextSeq`. It becomes deliverable once it is on disk (the outbox
    * calls its `onDurable` listener then); past the bounds the oldest batches are dropped and counted.
    */
-  add(batch: TelemetryBatch): void;
+  add(batch: OutboxBatch): void;
   /** Ingest committed every batch of `device` up to `seq`: forget them. Returns what was removed. */
   acknowledge(device: string, seq: number): { batches: number; samples: number };
   /**

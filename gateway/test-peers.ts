@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import modbusSerial from 'modbus-serial';
 import mqtt, { type MqttClient } from 'mqtt';
-import { gatewayStatus, telemetryBatch, topics, type GatewayStatus, type TelemetryBatch } from '@vigil/model';
+import { deviceEventBatch, eventsAckKey, gatewayStatus, telemetryBatch, topics, type DeviceEventBatch, type GatewayStatus, type TelemetryBatch } from '@vigil/model';
 import type { GatewayStats } from './index.ts';
 import type { RunGatewayStart } from './testdata/run-gateway.ts';
 
@@ -133,6 +133,8 @@ export function words32(value: number, type: 'int32' | 'uint32' | 'float32', ord
 
 export interface TestIngest {
   batches: TelemetryBatch[];
+  /** Device event batches (`events/<device>`), acknowledged under `<device>:events`. */
+  eventBatches: DeviceEventBatch[];
   statuses: GatewayStatus[];
   invalid: number;
   /** Acknowledge every batch as it arrives (the default) or only by `ack()`. */
@@ -146,12 +148,13 @@ export interface TestIngest {
 export async function startIngest(url: string, site: string, gateway: string, opts: { autoAck?: boolean } = {}): Promise<TestIngest> {
   const client: MqttClient = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 200, clientId: `test-ingest-${Math.random().toString(16).slice(2)}` });
   client.on('error', () => undefined);
-  const subscribe = () => client.subscribeAsync([topics.all.telemetry(site), topics.status(site, gateway)], { qos: 1 }).catch(() => undefined);
+  const subscribe = () => client.subscribeAsync([topics.all.telemetry(site), topics.all.events(site), topics.status(site, gateway)], { qos: 1 }).catch(() => undefined);
   client.on('connect', () => void subscribe());
   await subscribe();
   const committed = new Map<string, number>();
   const ingest: TestIngest = {
     batches: [],
+    eventBatches: [],
     statuses: [],
     invalid: 0,
     autoAck: opts.autoAck ?? true,
@@ -166,6 +169,18 @@ export async function startIngest(url: string, site: string, gateway: string, op
       const status = gatewayStatus.decode(payload);
       if (status.ok) ingest.statuses.push(status.value);
       else ingest.invalid++;
+      return;
+    }
+    if (topic.startsWith(topics.events(site, ''))) {
+      const events = deviceEventBatch.decode(payload);
+      if (!events.ok) {
+        ingest.invalid++;
+        return;
+      }
+      ingest.eventBatches.push(events.value);
+      const stream = eventsAckKey(events.value.device);
+      if ((committed.get(stream) ?? 0) < events.value.seq) committed.set(stream, events.value.seq);
+      if (ingest.autoAck) ingest.ack(stream, committed.get(stream)!);
       return;
     }
     const decoded = telemetryBatch.decode(payload);
@@ -242,4 +257,82 @@ export async function forkGateway(start: RunGatewayStart): Promise<GatewayProces
       await exited;
     },
   };
+}
+
+// ── BACnet/IP on the wire: a relay that can drop COV notifications, and a device that answers garbage ──
+
+export interface CovDroppingRelay {
+  /** The relay's port: give it to the gateway as the device's port. */
+  port: number;
+  /** While true, COV notifications from the device are dropped (the device "falls silent"). */
+  dropCov: boolean;
+  dropped: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A UDP relay on loopback between the gateway and a BACnet/IP device: everything passes both ways,
+ * except COV notifications (clause 13.14: confirmed service 1, unconfirmed service 2) while `dropCov`.
+ */
+export async function startCovDroppingRelay(devicePort: number): Promise<CovDroppingRelay> {
+  const { createSocket } = await import('node:dgram');
+  const { apduHeader, BACNET_PDU } = await import('./bacnet-transport.ts');
+  const front = createSocket('udp4');
+  const back = createSocket('udp4');
+  let gateway: { address: string; port: number } | null = null;
+  const relay: CovDroppingRelay = {
+    port: 0,
+    dropCov: false,
+    dropped: 0,
+    async close() {
+      await Promise.all([new Promise<void>((r) => front.close(() => r())), new Promise<void>((r) => back.close(() => r()))]);
+    },
+  };
+  front.on('message', (msg, rinfo) => {
+    gateway = { address: rinfo.address, port: rinfo.port };
+    back.send(msg, devicePort, '127.0.0.1');
+  });
+  back.on('message', (msg) => {
+    const h = apduHeader(msg);
+    const cov = (h?.type === BACNET_PDU.confirmedRequest && h.service === 1) || (h?.type === BACNET_PDU.unconfirmedRequest && h.service === 2);
+    if (cov && relay.dropCov) {
+      relay.dropped++;
+      return;
+    }
+    if (gateway) front.send(msg, gateway.port, gateway.address);
+  });
+  front.on('error', () => undefined);
+  back.on('error', () => undefined);
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => back.bind(0, '127.0.0.1', () => r()));
+  relay.port = front.address().port;
+  return relay;
+}
+
+/**
+ * A "device" that answers every datagram with garbage: random bytes, a header-only BVLL, and a
+ * ComplexACK carrying the request's invoke id but service data nobody can decode.
+ */
+export async function startGarbageBacnetDevice(): Promise<{ port: number; answered: number; close(): Promise<void> }> {
+  const { createSocket } = await import('node:dgram');
+  const { apduOffset } = await import('./bacnet-transport.ts');
+  const socket = createSocket('udp4');
+  const device = { port: 0, answered: 0, close: () => new Promise<void>((r) => socket.close(() => r())) };
+  let n = 0;
+  socket.on('message', (msg, rinfo) => {
+    device.answered++;
+    const at = apduOffset(msg);
+    const invokeId = at >= 0 ? (msg[at + 2] ?? 0) : 0;
+    const replies = [
+      Buffer.from([0xde, 0xad, 0xbe, 0xef, n++ & 0xff]),
+      Buffer.from([0x81, 0x0a, 0x00, 0x04]),
+      // BVLL original-unicast, NPDU v1 no flags, ComplexACK (0x30) invoke id, service 14 (RPM), then junk.
+      Buffer.from([0x81, 0x0a, 0x00, 0x0d, 0x01, 0x00, 0x30, invokeId, 0x0e, 0xff, 0x3f, 0x9a, 0x00]),
+    ];
+    for (const r of replies) socket.send(r, rinfo.port, rinfo.address);
+  });
+  socket.on('error', () => undefined);
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  device.port = socket.address().port;
+  return device;
 }

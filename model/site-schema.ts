@@ -168,6 +168,33 @@ export const MqttPointSchema = Type.Object(
 );
 export type MqttPoint = Static<typeof MqttPointSchema>;
 
+const JsonPointer = Type.String({ pattern: '^(/.*)?$', maxLength: 256 });
+const EventType = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$', maxLength: 64 });
+
+/**
+ * Vendor event messages that become Vigil device events (`events/<device>`). The vendor's event key
+ * is the values at `key` (those present, joined with `:`, e.g. `videoloss:active`); `types` maps a
+ * key to the Vigil event type, and a key it does not list is ignored (counted, not an error).
+ */
+export const MqttEventSchema = Type.Object(
+  {
+    /** Topic below the device's `topic`, may contain `+` (e.g. `door/+/event`). */
+    topic: Type.String({ minLength: 1, maxLength: 256 }),
+    /** The event's asset: `+` (the topic level the `+` matched) or a JSON pointer into the payload; unset: none. */
+    asset: Type.Optional(Type.String({ pattern: '^(\\+|/.*)$', maxLength: 256 })),
+    /** JSON pointers (RFC 6901) to the fields that name the vendor's event. */
+    key: Type.Array(JsonPointer, { minItems: 1, maxItems: 4, default: ['/type'] }),
+    /** Vendor event key → Vigil event type (e.g. `door-forced-open: door-forced`). */
+    types: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), EventType),
+    /** JSON pointer to the event's time, ms since the epoch; unset or not an integer: time of receipt. */
+    ts: Type.Optional(JsonPointer),
+    /** Event data: name → JSON pointer; numbers, booleans, strings and null are copied. */
+    data: Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]*$', maxLength: 64 }), JsonPointer, { default: {} }),
+  },
+  strict,
+);
+export type MqttEvent = Static<typeof MqttEventSchema>;
+
 export const MqttDeviceSchema = Type.Object(
   {
     ...deviceCommon,
@@ -177,6 +204,8 @@ export const MqttDeviceSchema = Type.Object(
     /** The bridge's base topic, e.g. `vendor/acme-access/demo`. */
     topic: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^#+]+$' }),
     points: Type.Array(MqttPointSchema, { default: [] }),
+    /** Vendor event messages mapped to Vigil device events. */
+    events: Type.Array(MqttEventSchema, { default: [] }),
   },
   strict,
 );
