@@ -105,6 +105,25 @@ describe('vigil start (in-process)', () => {
     await t.call(engineer, 'DELETE', '/api/simulators/booster-1/faults/cavitation');
   });
 
+  it('carries a fire alarm from the BACnet panel, latched until the operator acknowledges and resets it', async () => {
+    const security = await t.login('security');
+    expect((await t.call(engineer, 'POST', '/api/simulators/fire-panel/faults', { fault: 'fire-alarm', params: { zone: 'f05' } })).status).toBe(200);
+    const fire = await eventually(() => alarmEvents.find((a) => a.asset === 'fire-zone-f05' && a.category === 'fire-alarm' && a.state === 'unacknowledged-active'), 10_000);
+    expect(fire).toMatchObject({ priority: 1, department: 'security', latching: true });
+    const ticket = await eventually(async () => (await t.call(security, 'GET', '/api/tickets?department=security')).body.tickets.find((x: { asset: string }) => x.asset === 'fire-zone-f05'), 5000);
+    expect(ticket.assignee).toBe('security');
+
+    // The smoke clears, the alarm stays latched (GB 4717) until acknowledged and reset.
+    expect((await t.call(engineer, 'DELETE', '/api/simulators/fire-panel/faults/fire-alarm')).status).toBe(200);
+    await eventually(() => alarmEvents.find((a) => a.id === fire.id && !a.conditionActive), 10_000);
+    expect((await t.call(operator, 'GET', '/api/alarms?state=active')).body.alarms.find((a: Alarm) => a.id === fire.id).state).toBe('unacknowledged-active');
+    expect((await t.call(operator, 'POST', `/api/alarms/${fire.id}/reset`, {})).status).toBe(409);
+    expect((await t.call(operator, 'POST', `/api/alarms/${fire.id}/ack`, {})).status).toBe(200);
+    const reset = await t.call(operator, 'POST', `/api/alarms/${fire.id}/reset`, { reason: 'zone verified clear' });
+    expect(reset.status).toBe(200);
+    expect(reset.body.alarm.state).toBe('normal');
+  });
+
   it('survives malformed telemetry on the bus and bad HTTP input', async () => {
     const gw = t.stack.bus('gateway');
     const client = await mqtt.connectAsync(gw.url, { username: gw.username, password: gw.password, clientId: 'test-bad-gateway' });
