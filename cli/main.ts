@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
 import { loadSiteFile, SiteError, isRole, ROLES, type Site } from '@vigil/model';
 import { startSimulators, startBenchSimulators, scaleSite, createSimClock, loadScenarioFile, scenarioClock, checkScenario, runScenario, sendSimCommand } from '@vigil/simulators';
-import { startGateway } from '@vigil/gateway';
+import { startGateway, discoverBacnet } from '@vigil/gateway';
 import { startIngest, openStateReader, backupDatabases, restoreDatabases } from '@vigil/ingest';
 import { startApi, addUser, DEMO_PASSWORD } from '@vigil/api';
 import { loadConfig, loadSecret, ConfigError, type Config } from './config.ts';
@@ -17,6 +17,8 @@ const USAGE = `Usage: vigil <command> [options]
   sim [--json]          the device simulators of the site file, standalone (--seed N, --speed N: simulated
                         seconds per real second)
   gateway               the edge gateway (needs VIGIL_MQTT_URL)
+  gateway discover --addresses HOST:PORT,… | --range HOST:FROM-TO [--interface IP] [--port N]
+                        find BACnet/IP devices (unicast Who-Is) and print them as a site-file snippet
   ingest                the ingest service (needs VIGIL_MQTT_URL)
   api                   the HTTP API and dashboard (needs VIGIL_MQTT_URL)
   bench [--json FILE] [--seconds N] [--only ingest,gateway]
@@ -105,6 +107,10 @@ async function main(argv: string[]): Promise<number> {
       speed: { type: 'string' },
       scenario: { type: 'string' },
       profile: { type: 'string' },
+      addresses: { type: 'string' },
+      range: { type: 'string' },
+      interface: { type: 'string' },
+      port: { type: 'string' },
       devices: { type: 'string' },
       points: { type: 'string' },
       scale: { type: 'string' },
@@ -158,6 +164,22 @@ async function main(argv: string[]): Promise<number> {
     }
     const summary = command === 'backup' ? await backupDatabases(config.dataDir, file) : await restoreDatabases(file, config.dataDir);
     process.stderr.write(`${command === 'backup' ? 'saved' : 'restored'}: ${JSON.stringify(summary)}\n`);
+    return 0;
+  }
+
+  if (command === 'gateway' && rest[0] === 'discover') {
+    let addresses: string[] | { host: string; fromPort: number; toPort: number };
+    const range = values.range?.match(/^([^:]+):(\d+)-(\d+)$/);
+    if (values.addresses) addresses = values.addresses.split(',').map((a) => a.trim());
+    else if (range) addresses = { host: range[1]!, fromPort: Number(range[2]), toPort: Number(range[3]) };
+    else {
+      process.stderr.write('Usage: vigil gateway discover --addresses 127.0.0.1:47901,127.0.0.1:47902 | --range 127.0.0.1:47900-47999 [--interface IP] [--port N]\n');
+      return 2;
+    }
+    const port = values.port === undefined ? undefined : Number(values.port);
+    const found = await discoverBacnet({ addresses, ...(values.interface ? { interface: values.interface } : {}), ...(port ? { port } : {}) });
+    process.stderr.write(`found ${found.devices.length} device(s)\n`);
+    process.stdout.write(found.yaml);
     return 0;
   }
 
