@@ -374,16 +374,15 @@ export class BoosterSet {
   private readonly siteClock: SiteClock;
   private readonly noise: Noise;
   private demandWalk = 1;
+  private warmedUp = false;
   private sinceChangeS = Infinity;
   private shortS = 0;
   private slackS = 0;
   private added = 0;
 
   constructor(readonly opts: BoosterSetOptions) {
-    // 250 ms quanta: cavitation swings with a 0.6 s period. The model starts two minutes early and
-    // runs through them on the first step, so a set comes up already cascaded to the hour's demand
-    // instead of showing every start of the simulator as a pressure dip (and a low-pressure alarm).
-    this.time = new ModelTime(opts.start - WARM_UP_MS, 250);
+    // 250 ms quanta: cavitation swings with a 0.6 s period.
+    this.time = new ModelTime(opts.start, 250);
     this.siteClock = new SiteClock(opts.timeZone);
     this.noise = new Noise(opts.seed);
   }
@@ -412,6 +411,13 @@ export class BoosterSet {
   }
 
   advance(now: number): void {
+    if (!this.warmedUp) {
+      // The first step runs two minutes of model time that end at the start, so a set comes up
+      // already cascaded to the hour's demand instead of showing every simulator start as a
+      // pressure dip (and a low-pressure alarm).
+      this.warmedUp = true;
+      new ModelTime(this.time.t - WARM_UP_MS, this.time.quantumMs).advance(this.time.t, (t, dt) => this.tick(t, dt));
+    }
     const before = this.time.t;
     this.time.advance(now, (t, dt) => this.tick(t, dt));
     // Registers are written once per step, not per quantum: a master sees the state at `now`.
