@@ -219,6 +219,13 @@ export async function startIngest(opts: IngestOptions): Promise<RunningIngest> {
     throw err;
   }
 
+  // Acks and alarms are small packets sent one at a time: with Nagle's algorithm each waits for the
+  // previous one's TCP ack, and a gateway's window of unacknowledged batches drains at a fraction
+  // of what ingest can commit (ingest/replay.test.ts). mqtt.js has no option for it; every connection.
+  const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  noDelay();
+  client.on('connect', noDelay);
+
   const publish = (topic: string, payload: string, retain = false) =>
     client.publish(topic, payload, { qos: 1, retain }, (err) => {
       if (err && !closed) log.warn({ err, topic }, 'publish failed');
