@@ -73,7 +73,8 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
   });
 
-  const server: Server = createServer(broker.handle);
+  // No Nagle delay: small QoS 1 publishes and their acks go out at once (ingest/replay.test.ts).
+  const server: Server = createServer({ noDelay: true }, broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

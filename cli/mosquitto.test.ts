@@ -39,7 +39,7 @@ describe.skipIf(!mosquitto.ok || !mosquittoPasswd.ok || !mosquittoSub.ok)('with 
       [
         // Started as root, Mosquitto drops to user 'mosquitto', who cannot read our private temp dir.
         `user ${userInfo().username}`,
-        `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${aclFile}`, 'persistence false', 'max_inflight_messages 1', 'max_queued_messages 10000', ''].join('\n'),
+        `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${aclFile}`, 'persistence false', 'set_tcp_nodelay true', 'max_inflight_messages 1', 'max_queued_messages 10000', ''].join('\n'),
     );
     broker = spawn(mosquitto.path, ['-c', conf], { stdio: 'ignore' });
     await eventually(

@@ -213,6 +213,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     will: { topic: statusTopic, payload: Buffer.from(offlineStatus()), qos: 1, retain: true },
   });
   const busClient = client;
+  // Nagle's algorithm would hold each small publish until the previous one's TCP ack, draining a
+  // backlog at a fraction of what ingest commits (ingest/replay.test.ts); mqtt.js has no option.
+  const noDelay = () => (busClient.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  noDelay();
+  busClient.on('connect', noDelay);
 
   function publishOwn(topic: string, payload: string | Buffer, options: IClientPublishOptions): boolean {
     if (!ownTopics.has(topic)) {
