@@ -8,7 +8,7 @@
 import type { MqttDevice, Site } from '@vigil/model';
 import type { FaultParams, SimulatorModel } from '../device.ts';
 import { SimError } from '../errors.ts';
-import { Agenda, BridgeOutput, brokerAddress, LocalTime, occupancy, param, poissonGap, pseudonym, streams } from './bridge.ts';
+import { Agenda, BridgeOutput, simulatedBridge, LocalTime, occupancy, param, poissonGap, pseudonym, streams } from './bridge.ts';
 
 export const ACCESS_CONTROL_MODEL = 'access-control';
 
@@ -521,21 +521,10 @@ export const accessControlModel: SimulatorModel<MqttDevice> = {
   protocol: 'mqtt',
   description: 'Access-control vendor bridge: doors with card readers and a guard-patrol route, as JSON over MQTT',
   reference: accessControlReference,
-  async start({ site, device, seed, clock, vendor }) {
+  async start(ctx) {
+    const { site, device, seed, clock, vendor } = ctx;
     const out = new BridgeOutput(vendor, device.topic);
     const bridge = new AccessControlBridge({ site, device, seed, start: clock.now(), out });
-    const { host, port } = brokerAddress(vendor);
-    return {
-      endpoint: { device: device.id, protocol: 'mqtt', host, port, topic: device.topic, model: ACCESS_CONTROL_MODEL },
-      faults: () => bridge.faults(),
-      inject: (fault, params) => bridge.inject(fault, params ?? {}, clock.now()),
-      clear: (fault) => bridge.clear(fault, clock.now()),
-      step: (now) => bridge.step(now),
-      counters: () => ({ ...out.counters }),
-      async close() {
-        // What a bridge's last will would say; the retained status must not claim a bridge that is gone.
-        out.state('bridge/status', { ts: clock.now(), online: false });
-      },
-    };
+    return simulatedBridge(ctx, ACCESS_CONTROL_MODEL, out, bridge, 'bridge/status');
   },
 };

@@ -2,7 +2,8 @@
  * What the MQTT vendor-bridge models share: an agenda in simulated time, the site's local time of
  * day, the publisher that skips while the broker is away, and fault-parameter parsing.
  */
-import type { FaultParams, VendorPublisher } from '../device.ts';
+import type { MqttDevice } from '@vigil/model';
+import type { FaultParams, FaultSpec, SimulatedDevice, SimulatorContext, VendorPublisher } from '../device.ts';
 import { SimError } from '../errors.ts';
 import { hashString, Noise } from '../prng.ts';
 
@@ -222,4 +223,32 @@ export function occupancy(hour: number, weekday: number): number {
   const h = Math.floor(hour) % 24;
   const base = weekdayCurve[h]!;
   return weekday === 0 || weekday === 6 ? Math.max(0.02, base * 0.2) : base;
+}
+
+/** What a vendor bridge model implements; `simulatedBridge` turns it into a simulated device. */
+export interface Bridge {
+  faults(): Array<FaultSpec & { active: boolean }>;
+  inject(fault: string, params: FaultParams, now: number): void;
+  clear(fault: string, now: number): void;
+  step(now: number): void;
+}
+
+/**
+ * A bridge as a SimulatedDevice: reached at the broker's address under its topic; on close it
+ * publishes what its last will would say, so the retained status never claims a bridge that is gone.
+ */
+export function simulatedBridge(ctx: SimulatorContext<MqttDevice>, model: string, out: BridgeOutput, bridge: Bridge, statusTopic: string): SimulatedDevice {
+  const { device, clock } = ctx;
+  const { host, port } = brokerAddress(ctx.vendor);
+  return {
+    endpoint: { device: device.id, protocol: 'mqtt', host, port, topic: device.topic, model },
+    faults: () => bridge.faults(),
+    inject: (fault, params) => bridge.inject(fault, params ?? {}, clock.now()),
+    clear: (fault) => bridge.clear(fault, clock.now()),
+    step: (now) => bridge.step(now),
+    counters: () => ({ ...out.counters }),
+    async close() {
+      out.state(statusTopic, { ts: clock.now(), online: false });
+    },
+  };
 }

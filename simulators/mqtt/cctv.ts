@@ -8,7 +8,7 @@
 import type { MqttDevice, Site } from '@vigil/model';
 import type { FaultParams, SimulatorModel } from '../device.ts';
 import { SimError } from '../errors.ts';
-import { Agenda, BridgeOutput, brokerAddress, LocalTime, param, poissonGap, streams } from './bridge.ts';
+import { Agenda, BridgeOutput, simulatedBridge, LocalTime, param, poissonGap, streams } from './bridge.ts';
 
 export const CCTV_MODEL = 'cctv';
 
@@ -461,20 +461,10 @@ export const cctvModel: SimulatorModel<MqttDevice> = {
   protocol: 'mqtt',
   description: 'NVR / video-management bridge: camera health, tampering, recording, disks and intrusion analytics, as JSON over MQTT',
   reference: cctvReference,
-  async start({ site, device, seed, clock, vendor }) {
+  async start(ctx) {
+    const { site, device, seed, clock, vendor } = ctx;
     const out = new BridgeOutput(vendor, device.topic);
     const bridge = new CctvBridge({ site, device, seed, start: clock.now(), out });
-    const { host, port } = brokerAddress(vendor);
-    return {
-      endpoint: { device: device.id, protocol: 'mqtt', host, port, topic: device.topic, model: CCTV_MODEL },
-      faults: () => bridge.faults(),
-      inject: (fault, params) => bridge.inject(fault, params ?? {}, clock.now()),
-      clear: (fault) => bridge.clear(fault, clock.now()),
-      step: (now) => bridge.step(now),
-      counters: () => ({ ...out.counters }),
-      async close() {
-        out.state('nvr/status', { ts: clock.now(), online: false });
-      },
-    };
+    return simulatedBridge(ctx, CCTV_MODEL, out, bridge, 'nvr/status');
   },
 };
