@@ -172,8 +172,10 @@ describe.skipIf(!mosquitto.ok || !mosquittoPasswd.ok)('store-and-forward through
     // from its first acknowledgement after the restart (both sides reconnect first) until then.
     await eventually(async () => (await gateway!.stats()).stats!.outbox.samples <= 2 * REGISTERS * DEVICES, 30_000, 200);
     const timeline = await gateway.timeline();
-    const firstAck = timeline.findIndex(([, acked]) => acked > timeline[0]![1]);
-    const done = timeline.findIndex(([, , waiting], i) => i > firstAck && waiting <= 2 * REGISTERS * DEVICES);
+    const firstAck = Math.max(0, timeline.findIndex(([, acked]) => acked > timeline[0]![1]));
+    // The timeline is sampled: when the drain ended between two samples, its last entry stands for it.
+    const drained = timeline.findIndex(([, , waiting], i) => i > firstAck && waiting <= 2 * REGISTERS * DEVICES);
+    const done = drained >= 0 ? drained : timeline.length - 1;
     const [startAt, startAcked] = timeline[Math.max(0, firstAck - 1)]!;
     const [doneAt, doneAcked] = timeline[done]!;
     const drainRate = ((doneAcked - startAcked) * 1000) / (doneAt - startAt);
