@@ -103,6 +103,9 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const rows: Row[] = [];
   const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, seconds: opts.seconds };
   const wanted = (section: string) => !opts.only || opts.only.includes(section);
+  // Ingest first: its figures are this process's, and the gateway section's device servers would
+  // otherwise leave their memory in it (the gateway's own figures come from its child process).
+  if (wanted('ingest')) results.ingest = await benchIngest(opts, rows);
   if (wanted('gateway')) {
     const { benchGateway } = await import('./bench-gateway.ts');
     const g = await benchGateway({ seconds: opts.seconds, progress: opts.progress });
@@ -117,7 +120,6 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       goal: `${g.bigDevice.points.toLocaleString('en')}`,
     });
   }
-  if (wanted('ingest')) results.ingest = await benchIngest(opts, rows);
 
   const widths = [7, Math.max(...rows.map((r) => r.figure.length), 6), 10, 10];
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
