@@ -96,3 +96,69 @@ describe('vigil start with the demo site off loopback', () => {
     expect(res.stderr).toMatch(/demo site .* loopback only; found VIGIL_HOST=0\.0\.0\.0/);
   });
 });
+
+describe('vigil backup and restore', () => {
+  it('saves the databases to one file and puts them back', () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'vigil-backup.tar');
+    const env = { VIGIL_DATA_DIR: join(dir.path, 'data') };
+    const saved = vigil(['backup', file], { env });
+    expect(saved.status, saved.stderr).toBe(0);
+    expect(saved.stderr).toMatch(/^saved: /m);
+    const restored = vigil(['restore', file], { env: { VIGIL_DATA_DIR: join(dir.path, 'restored') } });
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stderr).toMatch(/^restored: /m);
+    const bad = vigil(['restore', join(dir.path, 'missing.tar')], { env });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^vigil: /);
+    expect(bad.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    dir.remove();
+  });
+});
+
+describe('vigil sim fault and clear', () => {
+  it('drive simulators running in another process, over the bus', async () => {
+    const { Aedes } = await import('aedes');
+    const { createServer } = await import('node:net');
+    const broker = await Aedes.createBroker();
+    const server = createServer(broker.handle);
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const dir = tempDir();
+    const site = join(dir.path, 'site.yaml');
+    let text = readFileSync(DEMO_SITE_FILE, 'utf8');
+    for (const match of text.match(/port: \d+/g) ?? []) text = text.replace(match, `port: ${await freePort()}`);
+    writeFileSync(site, text);
+    const env = { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_URL: `mqtt://127.0.0.1:${port}` };
+    const sim = spawn(process.execPath, ['bin/vigil.js', 'sim', '--json', '--site', site], { cwd: root, env });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('vigil sim did not start')), 30_000);
+        sim.stdout.once('data', () => (clearTimeout(timer), resolve()));
+      });
+      const run = (args: string[]) =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ['bin/vigil.js', ...args, '--site', site], { cwd: root, env });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c));
+          child.stderr.on('data', (c: Buffer) => (stderr += c));
+          child.on('exit', (status) => resolve({ status, stdout, stderr }));
+        });
+      const injected = await run(['sim', 'fault', 'lift-2-ctl', 'door-fault']);
+      expect(injected.status, injected.stderr).toBe(0);
+      expect(JSON.parse(injected.stdout).faults.find((f: { name: string }) => f.name === 'door-fault').active).toBe(true);
+      const cleared = await run(['sim', 'clear', 'lift-2-ctl', 'door-fault']);
+      expect(JSON.parse(cleared.stdout).faults.find((f: { name: string }) => f.name === 'door-fault').active).toBe(false);
+      const unknown = await run(['sim', 'fault', 'lift-2-ctl', 'meltdown']);
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr).toMatch(/not-found/);
+    } finally {
+      sim.kill('SIGTERM');
+      await new Promise((r) => sim.once('exit', r));
+      await new Promise<void>((r) => broker.close(() => r()));
+      server.close();
+      dir.remove();
+    }
+  }, 90_000);
+});

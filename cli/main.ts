@@ -317,6 +317,7 @@ main(process.argv.slice(2)).then(
     // Errors a person can cause get their message only; anything else gets its stack.
     if (err instanceof SiteError || err instanceof ConfigError || (err instanceof Error && PERSON_ERRORS.has(err.name))) process.stderr.write(`vigil: ${err.message}\n`);
     else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('VIGIL_ERR_')) process.stderr.write(`vigil: ${err.message}\n`);
+    else if (err instanceof Error && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) process.stderr.write(`vigil: ${err.message}\n`);
     else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`vigil: ${err.message}: another program uses this port (see VIGIL_HTTP_PORT, VIGIL_MQTT_PORT and the site file's device ports)\n`);
     else process.stderr.write(`vigil: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
