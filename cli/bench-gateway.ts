@@ -142,7 +142,8 @@ async function measureShape(opts: GatewayBenchOptions, shape: { devices: number;
       ports.push(port);
     }
     consumer = await startAckingConsumer({ url: broker.url, ...integration });
-    child = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // VIGIL_BENCH_FLAGS: extra Node flags for the gateway process, to compare V8 settings in one run.
+    child = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx', ...(process.env.VIGIL_BENCH_FLAGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await send(child, { start: { site: parseSite(siteYaml(ports, shape.points), 'bench-gateway.yaml'), bus: broker.credentials('gateway'), dataDir: dir.path, modbusMaxInFlight: shape.requestsInFlight } });
     opts.progress(`gateway: ${shape.devices} device(s) × ${shape.points.toLocaleString('en')} registers, 1 s cycle, ${shape.requestsInFlight} request(s) in flight; warm-up ${warmupMs / 1000} s + ${opts.seconds} s …`);
     await sleep(warmupMs);
