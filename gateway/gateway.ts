@@ -161,12 +161,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     },
   };
 
+  const modbusDrivers = new Map<string, ModbusDriver>();
   const bacnetDrivers = new Map<string, BacnetDriver>();
   const mqttDrivers = new Map<string, MqttSourceDriver>();
   const drivers: Driver[] = devices.map((device) => {
     switch (device.protocol) {
-      case 'modbus-tcp':
-        return new ModbusDriver({ device, log, maxInFlight: opts.modbusMaxInFlight ?? 1, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) });
+      case 'modbus-tcp': {
+        const driver = new ModbusDriver({ device, log, maxInFlight: opts.modbusMaxInFlight ?? 1, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) });
+        modbusDrivers.set(device.id, driver);
+        return driver;
+      }
       case 'bacnet-ip': {
         const driver = new BacnetDriver({ device, link: bacnetLink!, log, ...(opts.bacnet?.covLifetimeS ? { covLifetimeS: opts.bacnet.covLifetimeS } : {}) });
         bacnetDrivers.set(device.id, driver);
@@ -389,8 +393,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     async write(point, value, priority) {
       const owner = devices.find((d) => d.points.some((p) => p.id === point));
       if (!owner) throw new Error(`no point '${point}' in site '${siteId}'`);
+      const modbus = modbusDrivers.get(owner.id);
+      if (modbus) {
+        if (value === null) throw new Error(`point '${point}' is on Modbus device '${owner.id}': there is no priority to relinquish`);
+        await modbus.write(point, value);
+        return;
+      }
       const driver = bacnetDrivers.get(owner.id);
-      if (!driver) throw new Error(`point '${point}' is on ${owner.protocol} device '${owner.id}': writes are supported for BACnet/IP points only`);
+      if (!driver) throw new Error(`point '${point}' is on ${owner.protocol} device '${owner.id}': writes go to Modbus and BACnet/IP points only`);
       await driver.write(point, value, priority);
     },
     close: () => (closing ??= close()),

@@ -7,7 +7,7 @@ import modbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
 import type { ModbusDevice, Sample } from '@vigil/model';
 import type { DeviceState, Driver, DriverSink } from './driver.ts';
-import { badRead, decodeRead, planPolls, splitRead, type ModbusRead, type PollPlan } from './poll-plan.ts';
+import { badRead, decodePoint, decodeRead, encodePoint, planPolls, pointWidth, splitRead, type ModbusRead, type PollPlan } from './poll-plan.ts';
 
 export interface Backoff {
   firstMs: number;
@@ -152,6 +152,33 @@ export class ModbusDriver implements Driver {
     this.client = null;
     this.connected = false;
     if (client) client.destroy(() => undefined);
+  }
+
+  /**
+   * Writes a command point (a coil with FC 5, registers with FC 16), then reads it back: the value
+   * the device holds afterwards is what it answers with, and a device that silently ignores or clamps
+   * the write is caught here rather than believed.
+   */
+  async write(pointId: string, value: number | boolean): Promise<number | boolean> {
+    const point = this.config.points.find((p) => p.id === pointId);
+    if (!point) throw new Error(`no point '${pointId}' on device '${this.device}'`);
+    const encoded = encodePoint(point, value);
+    if (!encoded.ok) throw new Error(`cannot write ${pointId}: ${encoded.reason}`);
+    const client = this.client;
+    if (!client || !this.connected) throw new Error(`device '${this.device}' is not connected`);
+    const { address } = point.modbus;
+    if ('bit' in encoded) await client.writeCoil(address, encoded.bit);
+    else await client.writeRegisters(address, encoded.words);
+    const data = await this.read(client, { table: point.modbus.table, start: address, count: pointWidth(point), points: [{ point, offset: 0 }] });
+    const readBack = decodePoint(point, data, 0);
+    if (!readBack.ok) throw new Error(`wrote ${pointId} but its read-back failed: ${readBack.reason}`);
+    const wanted = typeof readBack.value === 'boolean' ? value === true || value === 1 : Number(value);
+    // Integer registers hold the value to half a raw step; a float32 to its ~7 significant digits.
+    const tolerance = point.modbus.type === 'float32' ? 1e-6 * Math.max(1, Math.abs(Number(value))) : Math.abs(point.scale) / 2 + 1e-9;
+    const same = typeof readBack.value === 'number' ? Math.abs(readBack.value - (wanted as number)) <= tolerance : readBack.value === wanted;
+    if (!same) throw new Error(`wrote ${pointId} = ${value} but the device reads back ${readBack.value}`);
+    this.log.info({ point: pointId, value, readBack: readBack.value }, 'command point written');
+    return readBack.value;
   }
 
   private async read(client: ModbusClient, read: ModbusRead): Promise<readonly number[] | readonly boolean[]> {

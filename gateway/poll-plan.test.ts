@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSite, type Point } from '@vigil/model';
-import { decodeRead, planPolls, splitRead, MAX_REGISTERS_PER_READ, MAX_BITS_PER_READ } from './poll-plan.ts';
+import { decodePoint, decodeRead, encodePoint, planPolls, splitRead, MAX_REGISTERS_PER_READ, MAX_BITS_PER_READ } from './poll-plan.ts';
 import { words32 } from './test-peers.ts';
 
 /** Points as the site loader makes them (defaults applied). */
@@ -98,5 +98,32 @@ describe('decodeRead', () => {
       { point: 'a.f', ts: 1, value: null, quality: 'bad', reason: 'out-of-range' },
       { point: 'a.g', ts: 1, value: null, quality: 'bad', reason: 'short-reply' },
     ]);
+  });
+});
+
+describe('encodePoint (writes)', () => {
+  const [f32big, f32little, i32, u16, coil] = points([
+    '{ id: a.f, modbus: { table: holding, address: 0, type: float32 } }',
+    '{ id: a.g, modbus: { table: holding, address: 2, type: float32, wordOrder: little } }',
+    '{ id: a.i, modbus: { table: holding, address: 4, type: int32 }, scale: 0.1 }',
+    '{ id: a.u, modbus: { table: holding, address: 6, type: uint16 }, scale: 0.001, offset: 0.1 }',
+    '{ id: a.c, modbus: { table: coil, address: 0, type: bool } }',
+  ]);
+  const roundTrip = (p: Point, v: number | boolean) => {
+    const e = encodePoint(p, v);
+    if (!e.ok) throw new Error(e.reason);
+    return 'bit' in e ? e.bit : decodePoint(p, e.words, 0);
+  };
+  it('is the inverse of decoding, in both word orders, with scale and offset', () => {
+    expect(roundTrip(f32big!, 0.75)).toEqual({ ok: true, value: 0.75 });
+    expect(roundTrip(f32little!, -12.5)).toEqual({ ok: true, value: -12.5 });
+    expect(roundTrip(i32!, -1234.5)).toMatchObject({ ok: true, value: expect.closeTo(-1234.5, 6) });
+    expect(roundTrip(u16!, 0.85)).toMatchObject({ ok: true, value: expect.closeTo(0.85, 6) });
+    expect(roundTrip(coil!, true)).toBe(true);
+  });
+  it('refuses values the register cannot hold', () => {
+    expect(encodePoint(u16!, 70)).toMatchObject({ ok: false });
+    expect(encodePoint(u16!, Number.NaN)).toMatchObject({ ok: false });
+    expect(encodePoint(coil!, 3)).toMatchObject({ ok: false });
   });
 });

@@ -122,3 +122,40 @@ export function decodeRead(read: ModbusRead, data: readonly number[] | readonly 
 export function badRead(read: ModbusRead, ts: number, reason: string): Sample[] {
   return read.points.map(({ point }) => ({ point: point.id, ts, value: null, quality: 'bad' as const, reason }));
 }
+
+export type EncodedValue = { ok: true; bit: boolean } | { ok: true; words: number[] } | { ok: false; reason: string };
+
+const RANGES = { int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647], uint32: [0, 4294967295] } as const;
+
+/**
+ * The inverse of decodePoint, for writes: the raw bit or registers of an engineering value
+ * (raw = (value − offset) / scale, rounded for integer types, refused outside the type's range).
+ */
+export function encodePoint(point: Point, value: number | boolean): EncodedValue {
+  const { type, wordOrder, table } = point.modbus;
+  if (table === 'discrete' || table === 'input') return { ok: false, reason: `a ${table} ${table === 'input' ? 'register' : 'input'} is read-only` };
+  if (isBitTable(table) || type === 'bool') {
+    if (typeof value !== 'boolean' && value !== 0 && value !== 1) return { ok: false, reason: 'expects true or false' };
+    const bit = value === true || value === 1;
+    return table === 'coil' ? { ok: true, bit } : { ok: true, words: [bit ? 1 : 0] };
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, reason: 'expects a finite number' };
+  const scaled = (value - point.offset) / point.scale;
+  if (type === 'float32') {
+    const buf = Buffer.alloc(4);
+    buf.writeFloatBE(scaled, 0);
+    const hi = buf.readUInt16BE(0);
+    const lo = buf.readUInt16BE(2);
+    return { ok: true, words: wordOrder === 'little' ? [lo, hi] : [hi, lo] };
+  }
+  const raw = Math.round(scaled);
+  const [min, max] = RANGES[type];
+  if (raw < min || raw > max) return { ok: false, reason: `${value} is outside what ${type} holds here (${min * point.scale + point.offset}…${max * point.scale + point.offset})` };
+  if (type === 'int16' || type === 'uint16') return { ok: true, words: [raw & 0xffff] };
+  const buf = Buffer.alloc(4);
+  if (type === 'int32') buf.writeInt32BE(raw, 0);
+  else buf.writeUInt32BE(raw, 0);
+  const hi = buf.readUInt16BE(0);
+  const lo = buf.readUInt16BE(2);
+  return { ok: true, words: wordOrder === 'little' ? [lo, hi] : [hi, lo] };
+}
