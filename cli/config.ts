@@ -18,6 +18,8 @@ export interface Config {
   gatewayId: string;
   /** Set: time series go to InfluxDB (writes: /api/v2/write; reads: InfluxQL over /query). */
   influx?: { url: string; token?: string; org?: string; bucket: string; database: string };
+  /** The gateway's BACnet/IP binding; unset fields: 127.0.0.1, an ephemeral port, no broadcast. */
+  bacnet: { interface?: string; port?: number; broadcastAddress?: string };
 }
 
 export class ConfigError extends Error {
@@ -68,7 +70,13 @@ export function loadConfig(env: Env = process.env, overrides: { siteFile?: strin
       database: env.VIGIL_INFLUX_DATABASE || bucket,
     };
   }
+  const bacnet: Config['bacnet'] = {
+    ...(env.VIGIL_BACNET_INTERFACE ? { interface: env.VIGIL_BACNET_INTERFACE } : {}),
+    ...(env.VIGIL_BACNET_PORT ? { port: port(env, 'VIGIL_BACNET_PORT', 47808) } : {}),
+    ...(env.VIGIL_BACNET_BROADCAST ? { broadcastAddress: env.VIGIL_BACNET_BROADCAST } : {}),
+  };
   return {
+    bacnet,
     influx,
     httpPort: port(env, 'VIGIL_HTTP_PORT', 8080),
     host: env.VIGIL_HOST || '127.0.0.1',

@@ -268,7 +268,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'gateway': {
-      const gw = await startGateway({ site, gatewayId: config.gatewayId, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'gateway' }) });
+      const gw = await startGateway({ site, gatewayId: config.gatewayId, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'gateway' }), bacnet: config.bacnet });
       runUntilSignalled(log, gw);
       return -1;
     }

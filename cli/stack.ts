@@ -40,6 +40,7 @@ export function demoUsersAllowed(config: Config, site: Site): boolean {
   const outside = [
     ...(isLoopback(config.host) ? [] : [`VIGIL_HOST=${config.host}`]),
     ...(config.mqttUrl && !isLoopback(new URL(config.mqttUrl).hostname) ? [`VIGIL_MQTT_URL=${config.mqttUrl}`] : []),
+    ...(config.bacnet.interface && !isLoopback(config.bacnet.interface) ? [`VIGIL_BACNET_INTERFACE=${config.bacnet.interface}`] : []),
     ...site.devices.flatMap((d) => {
       const host = d.protocol === 'mqtt' ? (d.broker ? new URL(d.broker).hostname : null) : d.host;
       return host && !isLoopback(host) ? [`device ${d.id} at ${host}`] : [];
@@ -101,7 +102,7 @@ export async function startStack(config: Config, site: Site, log: Logger, overri
       closers.push(() => sims.close());
     }
 
-    const gateway = await startGateway({ site, gatewayId: config.gatewayId, bus: bus('gateway'), dataDir: config.dataDir, log: log.child({ module: 'gateway' }) });
+    const gateway = await startGateway({ site, gatewayId: config.gatewayId, bus: bus('gateway'), dataDir: config.dataDir, log: log.child({ module: 'gateway' }), bacnet: config.bacnet });
     closers.push(() => gateway.close());
 
     const reader = openStateReader(config.dataDir, { influx: config.influx });
