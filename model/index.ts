@@ -11,3 +11,4 @@ export * from './site.ts';
 export * from './detectors.ts';
 export * from './shift.ts';
 export * from './bus.ts';
+export * from './yaml-file.ts';

@@ -1,122 +1,34 @@
 /** Loads and validates a site file, with errors that name the file, line and field. */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { Value } from '@sinclair/typebox/value';
-import type { TSchema } from '@sinclair/typebox';
 import { SiteFileSchema, type Site } from './site-schema.ts';
-import { ID_PATTERN, POINT_ID_PATTERN, splitPointId } from './ids.ts';
+import { splitPointId } from './ids.ts';
 import { expandDetectors } from './detectors.ts';
+import { FileProblemsError, fieldName, parseYamlFile, readYamlText, type FileProblem, type YamlFileOptions, type YamlPath } from './yaml-file.ts';
 
 /** The bundled demo building. */
 export const DEMO_SITE_FILE = fileURLToPath(new URL('./sites/demo.yaml', import.meta.url));
 
-export interface SiteProblem {
-  file: string;
-  line: number;
-  column: number;
-  /** Dotted path of the field, e.g. `devices[0].port`. */
-  field: string;
-  message: string;
-}
+export type SiteProblem = FileProblem;
 
-export class SiteError extends Error {
+export class SiteError extends FileProblemsError {
   readonly code = 'VIGIL_ERR_SITE';
-  constructor(readonly problems: SiteProblem[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n'));
+  constructor(problems: SiteProblem[]) {
+    super(problems);
     this.name = 'SiteError';
   }
 }
 
-type Path = (string | number)[];
+type Path = YamlPath;
 
-const friendly: Record<string, string> = {
-  [ID_PATTERN]: "must be lower-case letters, digits, '-' or '_', starting with a letter or digit",
-  [POINT_ID_PATTERN]: "must be '<asset>.<point>', each part lower-case letters, digits, '-' or '_'",
+const SITE_FILE: YamlFileOptions = {
+  kind: 'site',
+  mapping: 'a site file is a YAML mapping with site, buildings, assets, devices …',
+  fail: (problems) => new SiteError(problems),
 };
-
-function fieldName(path: Path): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '') || '(root)';
-}
-
-function pointerToPath(pointer: string): Path {
-  if (!pointer) return [];
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
-}
-
-function locate(doc: Document, counter: LineCounter, path: Path): { line: number; column: number } {
-  // A missing field has no node: point at the nearest parent that exists.
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) {
-      const { line, col } = counter.linePos(node.range[0]);
-      return { line, column: col };
-    }
-  }
-  return { line: 1, column: 1 };
-}
-
-/**
- * Schema errors with their JSON-pointer paths. A union (a device: Modbus, BACnet or MQTT) is checked
- * against the branch its discriminating literal (e.g. `protocol`) names, so the error points at the
- * field that is wrong instead of saying "no branch matched".
- */
-function schemaErrors(schema: TSchema, value: unknown, base: string): Array<{ path: string; message: string }> {
-  const out: Array<{ path: string; message: string }> = [];
-  const seen = new Set<string>();
-  for (const err of Value.Errors(schema, value)) {
-    if (seen.has(err.path)) continue;
-    seen.add(err.path);
-    const branches = (err.schema as { anyOf?: TSchema[] }).anyOf;
-    if (branches && err.value && typeof err.value === 'object' && !Array.isArray(err.value)) {
-      out.push(...unionErrors(branches, err.value as Record<string, unknown>, base + err.path));
-      continue;
-    }
-    const pattern = (err.schema as { pattern?: string }).pattern;
-    out.push({ path: base + err.path, message: (pattern && friendly[pattern]) || err.message.toLowerCase() });
-  }
-  return out;
-}
-
-function unionErrors(branches: TSchema[], value: Record<string, unknown>, path: string): Array<{ path: string; message: string }> {
-  type Literal = [key: string, constant: unknown];
-  const literals = (b: TSchema): Literal[] =>
-    Object.entries((b as { properties?: Record<string, { const?: unknown }> }).properties ?? {})
-      .filter(([, p]) => 'const' in p)
-      .map(([k, p]) => [k, p.const]);
-  const chosen = branches.find((b) => {
-    const l = literals(b);
-    return l.length > 0 && l.every(([k, c]) => value[k] === c);
-  });
-  if (chosen) return schemaErrors(chosen, Value.Default(chosen, value), path);
-  const keys = [...new Set(branches.flatMap((b) => literals(b).map(([k]) => k)))];
-  const allowed = keys.map((k) => `${k}: ${branches.flatMap((b) => literals(b).filter(([kk]) => kk === k).map(([, c]) => String(c))).join(' | ')}`);
-  return [{ path: keys.length === 1 ? `${path}/${keys[0]}` : path, message: `must be one of ${allowed.join('; ')}` }];
-}
 
 /** Parses and validates site-file text. `file` names the source in errors. */
 export function parseSite(text: string, file = 'site.yaml'): Site {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true });
-  const problem = (path: Path, message: string): SiteProblem => ({ file, ...locate(doc, counter, path), field: fieldName(path), message });
-
-  if (doc.errors.length > 0) {
-    throw new SiteError(
-      doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line ?? 1, column: e.linePos?.[0]?.col ?? 1, field: '(yaml)', message: e.message.split('\n')[0]! })),
-    );
-  }
-  const raw: unknown = doc.toJS();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new SiteError([problem([], 'a site file is a YAML mapping with site, buildings, assets, devices …')]);
-
-  const value = Value.Default(SiteFileSchema, structuredClone(raw));
-  const schemaProblems = schemaErrors(SiteFileSchema, value, '').map((e) => problem(pointerToPath(e.path), e.message));
-  if (schemaProblems.length > 0) throw new SiteError(schemaProblems.slice(0, 20));
-
-  const site = value as Site;
+  const { value: site, problem } = parseYamlFile(text, file, SiteFileSchema, SITE_FILE);
   const refProblems = checkReferences(site).map(([path, message]) => problem(path, message));
   if (refProblems.length > 0) throw new SiteError(refProblems);
   return site;
@@ -124,13 +36,7 @@ export function parseSite(text: string, file = 'site.yaml'): Site {
 
 /** Reads, parses and validates a site file. */
 export function loadSiteFile(path: string): Site {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new SiteError([{ file: path, line: 1, column: 1, field: '(file)', message: `cannot read the site file: ${(err as Error).message}` }]);
-  }
-  return parseSite(text, path);
+  return parseSite(readYamlText(path, SITE_FILE), path);
 }
 
 /** Cross-references the schema cannot express: unique ids and names that must exist. */

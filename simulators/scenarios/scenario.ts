@@ -10,13 +10,11 @@
  *     - { at: '00:00:00', device: vms-bridge, inject: intrusion, params: { camera: cam-b1-03 } }
  *     - { at: '00:10:00', device: vms-bridge, clear: intrusion }
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { ID_PATTERN, type Site, type SimDevice } from '@vigil/model';
+import { Type } from '@sinclair/typebox';
+import { byLine, FileProblemsError, ID_PATTERN, parseYamlFile, readYamlText, type FileProblem, type Site, type SimDevice, type YamlFileOptions, type YamlPath } from '@vigil/model';
 import type { FaultParams } from '../device.ts';
 import { createSimClock, type SimClock } from '../clock.ts';
 import { LocalTime } from '../mqtt/bridge.ts';
@@ -24,10 +22,14 @@ import { LocalTime } from '../mqtt/bridge.ts';
 const OFFSET_PATTERN = '^[0-9]{2,3}:[0-5][0-9]:[0-5][0-9]$';
 const TIME_OF_DAY_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$';
 const FAULT_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
-const friendly: Record<string, string> = {
-  [OFFSET_PATTERN]: "must be an offset 'HH:MM:SS' from the scenario's start (hours may pass 24, e.g. '26:00:00')",
-  [TIME_OF_DAY_PATTERN]: "must be a site-local time of day 'HH:MM' or 'HH:MM:SS'",
-  [ID_PATTERN]: "must be lower-case letters, digits, '-' or '_', starting with a letter or digit",
+const SCENARIO_FILE: YamlFileOptions = {
+  kind: 'scenario',
+  mapping: 'a scenario is a YAML mapping with name, description and steps',
+  patterns: {
+    [OFFSET_PATTERN]: "must be an offset 'HH:MM:SS' from the scenario's start (hours may pass 24, e.g. '26:00:00')",
+    [TIME_OF_DAY_PATTERN]: "must be a site-local time of day 'HH:MM' or 'HH:MM:SS'",
+  },
+  fail: (problems) => new ScenarioError(problems),
 };
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 64 });
@@ -59,7 +61,6 @@ export const ScenarioFileSchema = Type.Object(
   },
   strict,
 );
-type ScenarioFile = Static<typeof ScenarioFileSchema>;
 
 export interface ScenarioStep {
   /** Offset from the start, simulated ms. */
@@ -70,24 +71,17 @@ export interface ScenarioStep {
   params?: FaultParams;
 }
 
-export interface ScenarioProblem {
-  file: string;
-  line: number;
-  column: number;
-  /** Dotted path of the field, e.g. `steps[2].inject`. */
-  field: string;
-  message: string;
-}
+export type ScenarioProblem = FileProblem;
 
-export class ScenarioError extends Error {
+export class ScenarioError extends FileProblemsError {
   readonly code = 'VIGIL_ERR_SCENARIO';
-  constructor(readonly problems: ScenarioProblem[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n'));
+  constructor(problems: ScenarioProblem[]) {
+    super(problems);
     this.name = 'ScenarioError';
   }
 }
 
-type Path = Array<string | number>;
+type Path = YamlPath;
 
 export interface Scenario {
   name: string;
@@ -100,35 +94,6 @@ export interface Scenario {
   source: { file: string; problem(path: Path, message: string): ScenarioProblem };
 }
 
-function fieldName(path: Path): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '') || '(root)';
-}
-
-function locate(doc: Document, counter: LineCounter, path: Path): { line: number; column: number } {
-  // A missing field has no node: point at the nearest parent that exists.
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) {
-      const { line, col } = counter.linePos(node.range[0]);
-      return { line, column: col };
-    }
-  }
-  return { line: 1, column: 1 };
-}
-
-function pointerToPath(pointer: string): Path {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
-}
-
-/** Problems in reading order. */
-function byLine(problems: ScenarioProblem[]): ScenarioProblem[] {
-  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
-}
-
 /** 'HH:MM:SS' (hours may pass 24) → ms. */
 export function parseOffset(text: string): number {
   const [h, m, s] = text.split(':').map(Number) as [number, number, number];
@@ -137,31 +102,11 @@ export function parseOffset(text: string): number {
 
 /** Parses and validates scenario text; `file` names the source in errors. */
 export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true });
-  const problem = (path: Path, message: string): ScenarioProblem => ({ file, ...locate(doc, counter, path), field: fieldName(path), message });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line ?? 1, column: e.linePos?.[0]?.col ?? 1, field: '(yaml)', message: e.message.split('\n')[0]! })));
-  }
-  const raw: unknown = doc.toJS();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ScenarioError([problem([], 'a scenario is a YAML mapping with name, description and steps')]);
-
+  const { value: parsed, problem } = parseYamlFile(text, file, ScenarioFileSchema, SCENARIO_FILE);
   const problems: ScenarioProblem[] = [];
-  const seen = new Set<string>();
-  for (const err of Value.Errors(ScenarioFileSchema, raw)) {
-    if (seen.has(err.path)) continue;
-    seen.add(err.path);
-    const pattern = (err.schema as { pattern?: string }).pattern;
-    const message = err.message.toLowerCase();
-    const plain = message === 'expected required property' ? 'is required' : message === 'unexpected property' ? 'is not a scenario field (a typo?)' : message;
-    problems.push(problem(pointerToPath(err.path), (pattern && friendly[pattern]) || plain));
-  }
-  if (problems.length > 0) throw new ScenarioError(byLine(problems).slice(0, 20));
-
-  const file_ = raw as ScenarioFile;
   const steps: ScenarioStep[] = [];
   let previous = 0;
-  file_.steps.forEach((s, i) => {
+  parsed.steps.forEach((s, i) => {
     const at = parseOffset(s.at);
     if (at < previous) problems.push(problem(['steps', i, 'at'], `steps must be in time order: ${s.at} comes before the previous step's time`));
     previous = Math.max(previous, at);
@@ -174,10 +119,10 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
   });
   if (problems.length > 0) throw new ScenarioError(byLine(problems).slice(0, 20));
   return {
-    name: file_.name,
-    description: file_.description,
-    ...(file_.speed !== undefined ? { speed: file_.speed } : {}),
-    ...(file_.start !== undefined ? { start: file_.start } : {}),
+    name: parsed.name,
+    description: parsed.description,
+    ...(parsed.speed !== undefined ? { speed: parsed.speed } : {}),
+    ...(parsed.start !== undefined ? { start: parsed.start } : {}),
     steps,
     source: { file, problem },
   };
@@ -185,13 +130,7 @@ export function parseScenario(text: string, file = 'scenario.yaml'): Scenario {
 
 /** Reads, parses and validates a scenario file. */
 export function loadScenarioFile(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ScenarioError([{ file: path, line: 1, column: 1, field: '(file)', message: `cannot read the scenario: ${(err as Error).message}` }]);
-  }
-  return parseScenario(text, path);
+  return parseScenario(readYamlText(path, SCENARIO_FILE), path);
 }
 
 /**
