@@ -1,9 +1,9 @@
 /** Test support for the API's tests: a real broker on loopback, a built API and helpers (never imported by production code). */
-import { createServer, type Server } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { DEMO_SITE_FILE, loadSiteFile, type Alarm, type AlarmState, type Site, type Ticket } from '@vigil/model';
 import { freePort, tempDir } from '../testing/index.ts';
+import { startTestBroker } from '../testing/broker.ts';
 import type { StateReader, StoredSample } from './reader.ts';
 
 export const silent = pino({ level: 'silent' });
@@ -12,21 +12,8 @@ export const SECRET = 'test-secret-0123456789abcdef';
 
 /** An embedded aedes broker on a free loopback port. */
 export async function startBroker(): Promise<{ url: string; close(): Promise<void> }> {
-  const { Aedes } = await import('aedes');
-  const broker = await Aedes.createBroker();
-  const server: Server = createServer(broker.handle);
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const broker = await startTestBroker();
+  return { url: broker.url, close: () => broker.stop() };
 }
 
 export async function busClient(url: string): Promise<MqttClient> {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_SITE_FILE } from '@vigil/model';
 import { freePort, tempDir } from '../testing/index.ts';
+import { startTestBroker } from '../testing/broker.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const vigil = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) =>
@@ -118,18 +119,13 @@ describe('vigil backup and restore', () => {
 
 describe('vigil sim fault and clear', () => {
   it('drive simulators running in another process, over the bus', async () => {
-    const { Aedes } = await import('aedes');
-    const { createServer } = await import('node:net');
-    const broker = await Aedes.createBroker();
-    const server = createServer(broker.handle);
-    const port = await freePort();
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const broker = await startTestBroker();
     const dir = tempDir();
     const site = join(dir.path, 'site.yaml');
     let text = readFileSync(DEMO_SITE_FILE, 'utf8');
     for (const match of text.match(/port: \d+/g) ?? []) text = text.replace(match, `port: ${await freePort()}`);
     writeFileSync(site, text);
-    const env = { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_URL: `mqtt://127.0.0.1:${port}` };
+    const env = { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_URL: broker.url };
     const sim = spawn(process.execPath, ['bin/vigil.js', 'sim', '--json', '--site', site], { cwd: root, env });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -156,8 +152,7 @@ describe('vigil sim fault and clear', () => {
     } finally {
       sim.kill('SIGTERM');
       await new Promise((r) => sim.once('exit', r));
-      await new Promise<void>((r) => broker.close(() => r()));
-      server.close();
+      await broker.stop();
       dir.remove();
     }
   }, 90_000);

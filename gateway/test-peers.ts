@@ -3,7 +3,6 @@
  * that receives batches and acknowledges them, and the gateway itself in a child process. Test
  * support only; never imported by index.ts.
  */
-import net from 'node:net';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import modbusSerial from 'modbus-serial';
@@ -16,50 +15,7 @@ const { ServerTCP } = modbusSerial;
 
 // ── MQTT broker ──────────────────────────────────────────────────────────────────────────────
 
-export interface TestBroker {
-  url: string;
-  /** Stops the broker, dropping every connection, session and retained message (no persistence). */
-  stop(): Promise<void>;
-  /** A fresh broker listening on the same port again. */
-  start(): Promise<void>;
-}
-
-/** An embedded aedes broker on 127.0.0.1. */
-export async function startTestBroker(port: number): Promise<TestBroker> {
-  const { Aedes } = await import('aedes');
-  let server: net.Server | null = null;
-  let broker: Awaited<ReturnType<typeof Aedes.createBroker>> | null = null;
-  const sockets = new Set<net.Socket>();
-  const testBroker: TestBroker = {
-    url: `mqtt://127.0.0.1:${port}`,
-    async start() {
-      const b = await Aedes.createBroker();
-      broker = b;
-      server = net.createServer((socket) => {
-        // server.close() leaves open connections alone: keep them to cut them on stop().
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        b.handle(socket);
-      });
-      const s = server;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, '127.0.0.1', () => resolve());
-      });
-    },
-    async stop() {
-      const s = server;
-      const b = broker;
-      server = null;
-      broker = null;
-      for (const socket of sockets) socket.destroy();
-      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-      if (b) await new Promise<void>((resolve) => b.close(() => resolve()));
-    },
-  };
-  await testBroker.start();
-  return testBroker;
-}
+export { startTestBroker, type TestBroker } from '../testing/broker.ts';
 
 // ── Modbus TCP device ────────────────────────────────────────────────────────────────────────
 

@@ -1,10 +1,10 @@
 /** End to end: a real MQTT broker (aedes) on loopback, ingest, and the test playing gateway and API. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
 import pino from 'pino';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { DEMO_SITE_FILE, healthTopic, loadSiteFile, topics, type Alarm, type Ticket } from '@vigil/model';
-import { eventually, freePort, tempDir } from '../testing/index.ts';
+import { eventually, tempDir } from '../testing/index.ts';
+import { startTestBroker } from '../testing/broker.ts';
 import { startIngest, openStateReader, type RunningIngest } from './index.ts';
 
 const site = loadSiteFile(DEMO_SITE_FILE);
@@ -13,7 +13,6 @@ const GW = 'gw-1';
 const PRESSURE = 'pump-b1-1.discharge_pressure';
 
 describe('ingest over a real broker', () => {
-  let server: Server;
   let closeBroker: () => Promise<void>;
   let dir: ReturnType<typeof tempDir>;
   let ingest: RunningIngest;
@@ -23,17 +22,10 @@ describe('ingest over a real broker', () => {
   const t0 = Date.UTC(2026, 0, 15, 2, 0);
 
   beforeAll(async () => {
-    const port = await freePort();
-    const { Aedes } = await import('aedes');
-    const broker = await Aedes.createBroker();
-    server = createServer(broker.handle);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    closeBroker = async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    };
+    const broker = await startTestBroker();
+    closeBroker = () => broker.stop();
     dir = tempDir();
-    const bus = { url: `mqtt://127.0.0.1:${port}` };
+    const bus = { url: broker.url };
     ingest = await startIngest({ site, bus, dataDir: dir.path, log: pino({ level: 'silent' }) });
     peer = await connectAsync(bus.url, { clientId: 'test-peer', protocolVersion: 4 });
     peer.on('message', (topic, payload, packet) => {

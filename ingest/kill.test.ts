@@ -11,7 +11,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,7 +20,8 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { DEMO_SITE_FILE, loadSiteFile, topics, type Sample, type Site, type TelemetryBatch } from '@vigil/model';
 import { startGateway, type RunningGateway } from '@vigil/gateway';
 import { startSimulators, type RunningSimulators } from '@vigil/simulators';
-import { eventually, freePort, tempDir, useFreePorts } from '../testing/index.ts';
+import { eventually, tempDir, useFreePorts } from '../testing/index.ts';
+import { startTestBroker } from '../testing/broker.ts';
 import type { Database as SqliteDatabase } from './sqlite.ts';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string, opts?: { readonly?: boolean }) => SqliteDatabase;
@@ -35,7 +35,6 @@ describe('kill -9 of ingest mid-stream', () => {
   const log = pino({ level: 'silent' });
   const site = loadSiteFile(DEMO_SITE_FILE);
   const SITE = site.site.id;
-  let server: Server;
   let closeBroker: () => Promise<void>;
   let url: string;
   const dir = tempDir('vigil-kill-');
@@ -75,16 +74,9 @@ describe('kill -9 of ingest mid-stream', () => {
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    const { Aedes } = await import('aedes');
-    const broker = await Aedes.createBroker();
-    server = createServer({ noDelay: true }, broker.handle);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    closeBroker = async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    };
-    url = `mqtt://127.0.0.1:${port}`;
+    const broker = await startTestBroker();
+    closeBroker = () => broker.stop();
+    url = broker.url;
 
     // The polled part of the demo tower, on free ports, polled every 200 ms with deadband 0.
     const polled: Site = structuredClone(site);

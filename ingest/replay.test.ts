@@ -8,12 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { DEMO_SITE_FILE, loadSiteFile, topics, type TelemetryBatch } from '@vigil/model';
-import { freePort, tempDir } from '../testing/index.ts';
+import { tempDir } from '../testing/index.ts';
+import { startTestBroker } from '../testing/broker.ts';
 import { openStateReader, startIngest, type IngestHealth } from './index.ts';
 
 const TESTDATA = new URL('./testdata/', import.meta.url);
@@ -46,7 +46,6 @@ interface Activation {
 describe('replay of a recorded day of the demo tower', () => {
   const site = loadSiteFile(DEMO_SITE_FILE);
   const SITE = site.site.id;
-  let server: Server;
   let closeBroker: () => Promise<void>;
   let dir: ReturnType<typeof tempDir>;
   let activations: Activation[] = [];
@@ -61,19 +60,12 @@ describe('replay of a recorded day of the demo tower', () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as TelemetryBatch);
 
-    const port = await freePort();
-    const { Aedes } = await import('aedes');
-    const broker = await Aedes.createBroker();
-    // TCP_NODELAY on the broker's side too (Mosquitto: set_tcp_nodelay true).
-    server = createServer({ noDelay: true }, broker.handle);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    closeBroker = async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    };
+    // The test broker sets TCP_NODELAY on its side too (Mosquitto: set_tcp_nodelay true).
+    const broker = await startTestBroker();
+    closeBroker = () => broker.stop();
     // On tmpfs where there is one: the replay measures ingest, not the disk's fsync (synchronous=FULL, two commits a batch).
     dir = existsSync('/dev/shm') ? shmDir() : tempDir('vigil-replay-');
-    const bus = { url: `mqtt://127.0.0.1:${port}` };
+    const bus = { url: broker.url };
     const ingest = await startIngest({ site, bus, dataDir: dir.path, log: pino({ level: 'error' }) });
 
     const gateway: MqttClient = await connectAsync(bus.url, { clientId: 'replay-gateway', protocolVersion: 4, clean: true });

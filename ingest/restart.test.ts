@@ -1,16 +1,15 @@
 /** Ingest restarted on the same data directory: committed seqs and open alarms carry over. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
 import pino from 'pino';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { DEMO_SITE_FILE, loadSiteFile, topics, type Alarm } from '@vigil/model';
-import { eventually, freePort, tempDir } from '../testing/index.ts';
+import { eventually, tempDir } from '../testing/index.ts';
+import { startTestBroker } from '../testing/broker.ts';
 import { startIngest } from './index.ts';
 
 const site = loadSiteFile(DEMO_SITE_FILE);
 const SITE = site.site.id;
 const PRESSURE = 'pump-b1-1.discharge_pressure';
-let server: Server;
 let stopBroker: () => Promise<void>;
 let url: string;
 let peer: MqttClient;
@@ -19,16 +18,9 @@ const acks: Array<Record<string, number>> = [];
 const alarms: Alarm[] = [];
 
 beforeAll(async () => {
-  const port = await freePort();
-  const { Aedes } = await import('aedes');
-  const broker = await Aedes.createBroker();
-  server = createServer(broker.handle);
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  stopBroker = async () => {
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  url = `mqtt://127.0.0.1:${port}`;
+  const broker = await startTestBroker();
+  stopBroker = () => broker.stop();
+  url = broker.url;
   peer = await connectAsync(url, { clientId: 'restart-peer', protocolVersion: 4 });
   peer.on('message', (topic, payload) => {
     if (topic === topics.alarms(SITE)) alarms.push(JSON.parse(payload.toString()));

@@ -8,7 +8,7 @@ import { DEMO_SITE_FILE, loadSiteFile, type Site } from '@vigil/model';
 import { eventually, peer } from '../../testing/index.ts';
 import { startSimulators, type RunningSimulators } from '../index.ts';
 import { createSimClock } from '../clock.ts';
-import { startTestBroker } from './test-broker.ts';
+import { startTestBroker } from '../../testing/broker.ts';
 
 const mosquittoSub = peer('mosquitto_sub', 'mosquitto-clients');
 /** Tuesday 4 March 2025, 08:30 in Shanghai: the morning peak. */

@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { DEMO_SITE_FILE, loadSiteFile, topics, type Site } from '@vigil/model';
 import { eventually } from '../../testing/index.ts';
 import { startSimulators, type RunningSimulators } from '../index.ts';
-import { startTestBroker } from '../mqtt/test-broker.ts';
+import { startTestBroker } from '../../testing/broker.ts';
 import { remoteSimulators, sendSimCommand, SimCommandTimeout } from './sim-command.ts';
 
 describe('sendSimCommand', () => {
