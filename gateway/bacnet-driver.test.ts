@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEMO_SITE_FILE, loadSiteFile, type BacnetDevice, type Site } from '@vigil/model';
 import { startSimulators, type RunningSimulators } from '@vigil/simulators';
 import { eventually, freePort, portOf, tempDir, useFreePorts } from '../testing/index.ts';
-import { TestClient } from '../simulators/bacnet/test-client.ts';
+import { TestClient } from '../testing/bacnet-client.ts';
 import { discoverBacnet, startGateway, type RunningGateway } from './index.ts';
 import { startCovDroppingRelay, startGarbageBacnetDevice, startIngest, startTestBroker, type TestBroker, type TestIngest } from './test-peers.ts';
 

@@ -5,7 +5,7 @@ import { ApplicationTag, ObjectType, PropertyIdentifier as P } from '@bacnet-js/
 import { DEMO_SITE_FILE, loadSiteFile } from '@vigil/model';
 import { portOf, useFreePorts } from '../../testing/index.ts';
 import { startSimulators, type RunningSimulators } from '../index.ts';
-import { TestClient } from './test-client.ts';
+import { TestClient } from '../../testing/bacnet-client.ts';
 
 const SETPOINT = { type: ObjectType.ANALOG_VALUE, instance: 1 };
 const ALL = 0xffffffff;

@@ -4,7 +4,7 @@ import { ObjectType, PropertyIdentifier as P } from '@bacnet-js/client';
 import { DEMO_SITE_FILE, loadSiteFile, type Site } from '@vigil/model';
 import { eventually, portOf, useFreePorts } from '../../testing/index.ts';
 import { startSimulators, type RunningSimulators } from '../index.ts';
-import { TestClient } from './test-client.ts';
+import { TestClient } from '../../testing/bacnet-client.ts';
 
 const LSZ = ObjectType.LIFE_SAFETY_ZONE;
 const LSP = ObjectType.LIFE_SAFETY_POINT;

@@ -6,7 +6,7 @@ import { ApplicationTag, ObjectType, PropertyIdentifier as P } from '@bacnet-js/
 import { DEMO_SITE_FILE, loadSiteFile } from '@vigil/model';
 import { eventually, peer, portOf, tempDir, useFreePorts } from '../../testing/index.ts';
 import { startSimulators, type RunningSimulators } from '../index.ts';
-import { TestClient } from './test-client.ts';
+import { TestClient } from '../../testing/bacnet-client.ts';
 
 const tshark = peer('tshark', 'tshark');
 const ALL = 0xffffffff;

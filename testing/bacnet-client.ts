@@ -3,8 +3,15 @@
  * to loopback on a free port, that discovers by unicast Who-Is and collects COV notifications.
  */
 import type { BACNetAddress, BACNetObjectID } from '@bacnet-js/client';
-import { BACnetClient } from './client-class.ts';
-import { freeUdpPort } from '../../testing/index.ts';
+import bacnet from '@bacnet-js/client';
+import { freeUdpPort } from './index.ts';
+
+// @bacnet-js/client is CommonJS with `exports.default`: Node's ESM loader hands over the whole
+// `exports` object as the default import, vitest's loader the class itself. Take whichever arrived.
+type ClientClass = typeof bacnet.default;
+const loaded = bacnet as unknown as ClientClass | { default: ClientClass };
+const BACnetClient: ClientClass = 'default' in loaded && typeof loaded.default === 'function' ? loaded.default : (loaded as ClientClass);
+type BACnetClient = InstanceType<ClientClass>;
 
 type Client = BACnetClient;
 
