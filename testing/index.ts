@@ -1,4 +1,4 @@
-/** Test support shared by every module's tests (never imported by production code). */
+/** Support for tests and benchmarks (`vigil bench`): free ports, temporary dirs, outside programs; no service imports it. */
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { execFileSync } from 'node:child_process';
