@@ -8,7 +8,7 @@
 import type { MqttDevice, Site } from '@vigil/model';
 import type { FaultParams, SimulatorModel } from '../device.ts';
 import { SimError } from '../errors.ts';
-import { Agenda, BridgeOutput, simulatedBridge, LocalTime, occupancy, param, poissonGap, pseudonym, streams } from './bridge.ts';
+import { Agenda, BridgeOutput, paramsAndFaultsMarkdown, simulatedBridge, LocalTime, occupancy, param, poissonGap, pseudonym, streams } from './bridge.ts';
 
 export const ACCESS_CONTROL_MODEL = 'access-control';
 
@@ -507,12 +507,7 @@ export function accessControlReference(): string {
     '| --- | --- |',
     ...events.map(([t, m]) => `| \`${t}\` | ${m} |`),
     '',
-    'Model params (`simulator.params`): ' + Object.entries(ACCESS_CONTROL_DEFAULTS).map(([k, v]) => `\`${k}\` (${v})`).join(', ') + '.',
-    '',
-    '| fault | effect |',
-    '| --- | --- |',
-    ...Object.entries(ACCESS_CONTROL_FAULTS).map(([n, f]) => `| \`${n}\` | ${f.description} |`),
-    '',
+    ...paramsAndFaultsMarkdown(ACCESS_CONTROL_DEFAULTS, ACCESS_CONTROL_FAULTS),
   ].join('\n');
 }
 

@@ -252,3 +252,15 @@ export function simulatedBridge(ctx: SimulatorContext<MqttDevice>, model: string
     },
   };
 }
+
+/** The end of a bridge model's reference: its params with defaults, then its faults. */
+export function paramsAndFaultsMarkdown(defaults: Record<string, unknown>, faults: Record<string, { description: string }>): string[] {
+  return [
+    'Model params (`simulator.params`): ' + Object.entries(defaults).map(([k, v]) => `\`${k}\` (${String(v)})`).join(', ') + '.',
+    '',
+    '| fault | effect |',
+    '| --- | --- |',
+    ...Object.entries(faults).map(([n, f]) => `| \`${n}\` | ${f.description} |`),
+    '',
+  ];
+}

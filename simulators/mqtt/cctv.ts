@@ -8,7 +8,7 @@
 import type { MqttDevice, Site } from '@vigil/model';
 import type { FaultParams, SimulatorModel } from '../device.ts';
 import { SimError } from '../errors.ts';
-import { Agenda, BridgeOutput, simulatedBridge, LocalTime, param, poissonGap, streams } from './bridge.ts';
+import { Agenda, BridgeOutput, paramsAndFaultsMarkdown, simulatedBridge, LocalTime, param, poissonGap, streams } from './bridge.ts';
 
 export const CCTV_MODEL = 'cctv';
 
@@ -447,12 +447,7 @@ export function cctvReference(): string {
     '',
     'Unverified names: `ipcdisconnect` (the NVR exception "IPC disconnected"), and the ONVIF topics for signal loss, blur, line crossing and field detection; the others are those DOMAIN.md lists.',
     '',
-    'Model params (`simulator.params`): ' + Object.entries(CCTV_DEFAULTS).map(([k, v]) => `\`${k}\` (${v})`).join(', ') + '.',
-    '',
-    '| fault | effect |',
-    '| --- | --- |',
-    ...Object.entries(CCTV_FAULTS).map(([n, f]) => `| \`${n}\` | ${f.description} |`),
-    '',
+    ...paramsAndFaultsMarkdown(CCTV_DEFAULTS, CCTV_FAULTS),
   ].join('\n');
 }
 
