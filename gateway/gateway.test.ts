@@ -18,6 +18,8 @@ interface DeviceSpec {
   port: number;
   points: string[];
   extra?: string;
+  maxRequestsInFlight?: number;
+  retries?: number;
 }
 
 function siteWith(devices: DeviceSpec[]): Site {
@@ -37,6 +39,8 @@ ${devices
     pollIntervalMs: 100
     timeoutMs: 300
     heartbeatMs: ${d.extra?.includes('heartbeat') ? 1000 : 600_000}
+    maxRequestsInFlight: ${d.maxRequestsInFlight ?? 1}
+    retries: ${d.retries ?? 1}
     points:
 ${d.points.map((p) => `      - ${p}`).join('\n')}`,
   )
@@ -261,6 +265,27 @@ describe('gateway', () => {
     await eventually(() => ing.statuses.at(-1)?.devices?.['pump-1']?.state === 'online');
   });
 
+  it('retries a read that timed out, so a lossy link costs latency, not bad samples', async () => {
+    const [lossy, strict] = [await freePort(), await freePort()];
+    // Each device drops every other request for its register.
+    await device(lossy, { holding: new Map([[0, 11]]), flaky: new Set(['holding:0']) });
+    await device(strict, { holding: new Map([[0, 22]]), flaky: new Set(['holding:0']) });
+    const ing = await ingest();
+    const gw = await gateway(
+      siteWith([
+        { id: 'pump-1', port: lossy, retries: 1, points: ['{ id: pump.speed, modbus: { table: holding, address: 0 } }'] },
+        { id: 'fan-1', port: strict, retries: 0, points: ['{ id: fan.speed, modbus: { table: holding, address: 0 } }'] },
+      ]),
+    );
+
+    await eventually(() => ing.samplesOf('fan.speed').filter((s) => s.quality === 'bad').length >= 3 && ing.samplesOf('pump.speed').length > 0, 10_000);
+    // With a retry every poll of the lossy device succeeds on its second try (report by exception
+    // sends its unchanged value once); without, every other poll is bad.
+    expect(ing.samplesOf('pump.speed')).toEqual([expect.objectContaining({ value: 11, quality: 'good' })]);
+    expect(ing.samplesOf('fan.speed').find((s) => s.quality === 'bad')).toMatchObject({ value: null, reason: 'timeout' });
+    expect(gw.stats().errors.timeout).toBeGreaterThan(0);
+  });
+
   it('a timeout and an exception degrade only the points they hit, on that device only', async () => {
     const [portA, portB] = [await freePort(), await freePort()];
     await device(portA, { holding: new Map([[0, 1], [1, 2], [50, 5]]), silent: new Set(['holding:50']) });
@@ -280,6 +305,7 @@ describe('gateway', () => {
         },
         { id: 'fan-1', port: portB, points: ['{ id: fan.speed, modbus: { table: holding, address: 0 } }'] },
       ]),
+      { statusEveryMs: 300 },
     );
 
     await eventually(() => ing.samplesOf('pump.slow').length > 0 && ing.samplesOf('pump.missing').length > 0 && ing.samplesOf('fan.speed').length > 0);
@@ -292,6 +318,15 @@ describe('gateway', () => {
 
     const status = await eventually(() => ing.statuses.find((s) => s.devices?.['pump-1']?.state === 'degraded' && s.devices?.['fan-1']?.state === 'online'));
     expect(status.devices?.['pump-1']?.reason).toBeDefined();
+    // Metrics per device on the status topic: the sick device's errors are its own; both are timed.
+    const withLatency = await eventually(() => ing.statuses.find((s) => s.devices?.['pump-1']?.latencyMs && s.devices?.['fan-1']?.latencyMs && s.devices['pump-1'].errors!.timeout > 0));
+    expect(withLatency.devices!['fan-1']!.errors).toEqual({ timeout: 0, exception: 0, 'comm-lost': 0 });
+    expect(withLatency.devices!['pump-1']!.errors!.exception).toBeGreaterThan(0);
+    // pump-1 waits out a 300 ms timeout (and its retry) every cycle; fan-1 answers at once.
+    expect(withLatency.devices!['pump-1']!.latencyMs!.max).toBeGreaterThanOrEqual(300);
+    expect(withLatency.devices!['fan-1']!.latencyMs!.avg).toBeLessThan(withLatency.devices!['pump-1']!.latencyMs!.avg);
+    expect(withLatency.metrics).toMatchObject({ polls: expect.any(Number), errors: { 'comm-lost': 0 } });
+    expect(withLatency.metrics!.polls).toBeGreaterThanOrEqual(withLatency.devices!['pump-1']!.polls! + withLatency.devices!['fan-1']!.polls! - 2);
     expect(gw.stats().errors.timeout).toBeGreaterThan(0);
     expect(gw.stats().errors.exception).toBeGreaterThan(0);
     expect(gw.stats().errors['comm-lost']).toBe(0);
@@ -339,7 +374,7 @@ describe('gateway', () => {
     closers.push(() => new Promise((resolve) => server.close(resolve)));
     const ing = await ingest();
     const points = Array.from({ length: registers }, (_, i) => `{ id: pump.r${i}, modbus: { table: holding, address: ${i} } }`);
-    await gateway(siteWith([{ id: 'pump-1', port, points }]), { modbusMaxInFlight: 8 });
+    await gateway(siteWith([{ id: 'pump-1', port, points, maxRequestsInFlight: 8 }]));
 
     const first = await eventually(() => ing.batches[0], 10_000);
     expect(first.samples).toHaveLength(registers);
@@ -365,7 +400,8 @@ describe('gateway', () => {
     const ing = await ingest();
     const gw = await gateway(siteWith([{ id: 'pump-1', port, points: ['{ id: pump.speed, modbus: { table: holding, address: 0 } }', '{ id: pump.run, modbus: { table: coil, address: 0, type: bool } }'] }]));
 
-    await eventually(() => gw.stats().polls >= 10 && ing.samplesOf('pump.speed').length > 0, 10_000);
+    // A garbled reply is an exception at once; a reply cut short times out (and is retried once).
+    await eventually(() => gw.stats().polls >= 6 && ing.samplesOf('pump.speed').length > 0, 10_000);
     expect(ing.samplesOf('pump.speed').every((s) => s.quality === 'bad' && s.value === null)).toBe(true);
     expect(gw.stats().errors.timeout + gw.stats().errors.exception).toBeGreaterThan(0);
   });

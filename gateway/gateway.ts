@@ -63,11 +63,6 @@ export interface GatewayOptions {
   /** Modbus reconnect delay. Default 1 s doubling to 30 s. */
   reconnect?: Backoff;
   /**
-   * Modbus requests in flight per connection (pipelined, matched by transaction id). Default 1.
-   * For every device alike until the site file can say it per device.
-   */
-  modbusMaxInFlight?: number;
-  /**
    * Where the gateway's one BACnet/IP client binds. Default: 127.0.0.1, an ephemeral port, no
    * broadcast. A deployment names its real interface (and broadcast address) here.
    */
@@ -96,6 +91,17 @@ export interface GatewayStats {
   bacnet: BacnetTransportCounters | null;
   /** Per MQTT source device: messages, samples, events, ignored, payloads that did not fit. */
   mqtt: Record<string, MqttSourceStats>;
+  /** Per device: cycles, failed reads by kind, and poll-cycle latency since start. */
+  devices: Record<string, DeviceMetrics>;
+}
+
+export interface DeviceMetrics {
+  polls: number;
+  errors: Record<DriverErrorKind, number>;
+  /** Poll cycles timed (pushed updates are not), their total and longest duration. */
+  timedCycles: number;
+  latencyTotalMs: number;
+  latencyMaxMs: number;
 }
 
 export interface RunningGateway {
@@ -167,7 +173,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const drivers: Driver[] = devices.map((device) => {
     switch (device.protocol) {
       case 'modbus-tcp': {
-        const driver = new ModbusDriver({ device, log, maxInFlight: opts.modbusMaxInFlight ?? 1, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) });
+        const driver = new ModbusDriver({ device, log, ...(opts.reconnect ? { backoff: opts.reconnect } : {}) });
         modbusDrivers.set(device.id, driver);
         return driver;
       }
@@ -186,7 +192,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const started = Date.now();
   const deviceStates: Record<string, DeviceState> = Object.fromEntries(devices.map((d) => [d.id, { state: 'offline', reason: 'starting', since: started }]));
 
-  const stats: Omit<GatewayStats, 'outbox' | 'bacnet' | 'mqtt'> = {
+  const deviceMetrics: Record<string, DeviceMetrics> = Object.fromEntries(
+    devices.map((d) => [d.id, { polls: 0, errors: { timeout: 0, exception: 0, 'comm-lost': 0 }, timedCycles: 0, latencyTotalMs: 0, latencyMaxMs: 0 }]),
+  );
+  /** Latency over the cycles since the previous status message: what it reports. */
+  const latencySinceStatus = new Map<string, { cycles: number; totalMs: number; maxMs: number }>();
+  const stats: Omit<GatewayStats, 'outbox' | 'bacnet' | 'mqtt' | 'devices'> = {
     polls: 0,
     errors: { timeout: 0, exception: 0, 'comm-lost': 0 },
     batchesPublished: 0,
@@ -232,9 +243,29 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     return true;
   }
 
+  /** Latency reported per device: the cycles since the previous status, or the last figure when none ran since. */
+  const lastLatency = new Map<string, { avg: number; max: number }>();
+
   function publishStatus(): void {
     if (!busClient.connected) return;
-    const status = { gateway: gatewayId, online: true, ts: Date.now(), devices: { ...deviceStates }, outbox: outbox.backlog() };
+    for (const [device, l] of latencySinceStatus) lastLatency.set(device, { avg: Math.round((l.totalMs / l.cycles) * 10) / 10, max: l.maxMs });
+    latencySinceStatus.clear();
+    const perDevice = Object.fromEntries(
+      Object.entries(deviceStates).map(([id, state]) => {
+        const m = deviceMetrics[id]!;
+        const latency = lastLatency.get(id);
+        return [id, { ...state, polls: m.polls, errors: { ...m.errors }, ...(latency ? { latencyMs: latency } : {}) }];
+      }),
+    );
+    const { errors, polls, batchesPublished, batchesResent, batchesAcknowledged, samplesAcknowledged } = stats;
+    const status = {
+      gateway: gatewayId,
+      online: true,
+      ts: Date.now(),
+      devices: perDevice,
+      outbox: outbox.backlog(),
+      metrics: { polls, errors: { ...errors }, batchesPublished, batchesResent, batchesAcknowledged, samplesAcknowledged },
+    };
     publishOwn(statusTopic, gatewayStatus.encode(status), { qos: 1, retain: true });
   }
 
@@ -258,7 +289,21 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   pumpSoon = pump;
 
   function enqueue(cycle: PollCycle): void {
-    if (cycle.kind === 'poll') stats.polls++;
+    const metrics = deviceMetrics[cycle.device];
+    if (cycle.kind === 'poll') {
+      stats.polls++;
+      if (metrics) metrics.polls++;
+    }
+    if (metrics && cycle.durationMs !== undefined) {
+      metrics.timedCycles++;
+      metrics.latencyTotalMs += cycle.durationMs;
+      metrics.latencyMaxMs = Math.max(metrics.latencyMaxMs, cycle.durationMs);
+      const since = latencySinceStatus.get(cycle.device) ?? { cycles: 0, totalMs: 0, maxMs: 0 };
+      since.cycles++;
+      since.totalMs += cycle.durationMs;
+      since.maxMs = Math.max(since.maxMs, cycle.durationMs);
+      latencySinceStatus.set(cycle.device, since);
+    }
     const samples = filters.get(cycle.device)?.filter(cycle.samples) ?? [];
     if (samples.length === 0) return;
     // The seq is on disk with the batch before the batch can leave, so a restart never reuses it.
@@ -302,8 +347,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       log.info({ device, ...state }, 'device communication state');
       publishStatus();
     },
-    error(_device, kind) {
+    error(device, kind) {
       stats.errors[kind]++;
+      const metrics = deviceMetrics[device];
+      if (metrics) metrics.errors[kind]++;
     },
   };
 
@@ -389,6 +436,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       outbox: outbox.backlog(),
       bacnet: bacnetLink?.counters() ?? null,
       mqtt: Object.fromEntries([...mqttDrivers].map(([id, d]) => [id, d.stats()])),
+      devices: Object.fromEntries(Object.entries(deviceMetrics).map(([id, m]) => [id, { ...m, errors: { ...m.errors } }])),
     }),
     async write(point, value, priority) {
       const owner = devices.find((d) => d.points.some((p) => p.id === point));

@@ -19,11 +19,6 @@ export interface ModbusDriverOptions {
   log: Logger;
   /** Reconnect delay: doubles from `firstMs` up to `maxMs` while the device stays unreachable. */
   backoff?: Backoff;
-  /**
-   * Requests in flight on the connection at once (pipelining). Default 1: many devices answer one
-   * request at a time and drop or confuse the rest; raise it only for devices known to queue them.
-   */
-  maxInFlight?: number;
 }
 
 // modbus-serial is CommonJS: its typings see the class on `.default`, which it also sets at run time.
@@ -32,6 +27,9 @@ type ModbusClient = InstanceType<typeof ModbusRTU>;
 
 /** Exception 2, "illegal data address": the device has no register somewhere in a merged read. */
 const ILLEGAL_DATA_ADDRESS = 2;
+
+/** The first retry of a timed-out read waits this long; each further retry twice as long. */
+const RETRY_FIRST_MS = 100;
 
 type Failure = { kind: 'timeout' } | { kind: 'exception'; code: number | null; message: string } | { kind: 'comm-lost'; message: string };
 
@@ -52,6 +50,8 @@ export class ModbusDriver implements Driver {
   private readonly backoff: Backoff;
   private readonly maxInFlight: number;
   private plan: PollPlan;
+  /** Set when a read of this cycle used up its retries: the device is not answering, the rest of the cycle tries once. */
+  private cycleTimedOut = false;
   private client: ModbusClient | null = null;
   private connected = false;
   private commState: DeviceState | null = null;
@@ -65,8 +65,8 @@ export class ModbusDriver implements Driver {
     this.log = opts.log.child({ device: opts.device.id });
     this.backoff = opts.backoff ?? { firstMs: 1000, maxMs: 30_000 };
     // modbus-serial numbers transactions modulo 256: more in flight would reuse an id still waiting.
-    this.maxInFlight = Math.max(1, Math.min(255, Math.floor(opts.maxInFlight ?? 1)));
-    this.plan = planPolls(opts.device.points);
+    this.maxInFlight = Math.max(1, Math.min(255, opts.device.maxRequestsInFlight));
+    this.plan = planPolls(opts.device.points, { maxGapRegisters: opts.device.maxGapRegisters, maxGapBits: opts.device.maxGapBits });
   }
 
   start(sink: DriverSink): void {
@@ -89,6 +89,10 @@ export class ModbusDriver implements Driver {
 
   private async run(): Promise<void> {
     let delay = this.backoff.firstMs;
+    const interval = this.config.pollIntervalMs;
+    // Cycles start on a fixed grid (due, due + interval …), so timer lateness never accumulates into
+    // a slower cycle; a cycle that overruns its slot skips the slots it missed, never overlaps.
+    let due = Date.now();
     while (!this.stopped) {
       try {
         if (!this.connected) {
@@ -99,11 +103,14 @@ export class ModbusDriver implements Driver {
             continue;
           }
           delay = this.backoff.firstMs;
+          due = Date.now();
         }
         const started = Date.now();
         await this.pollOnce(started);
-        // Next cycle one interval after this one started; a slow cycle delays the next, never overlaps it.
-        await this.pause(started + this.config.pollIntervalMs - Date.now());
+        due += interval;
+        const now = Date.now();
+        if (due <= now) due += Math.ceil((now - due + 1) / interval) * interval;
+        await this.pause(due - now);
       } catch (err) {
         // A bug here must not stop polling for good.
         this.log.error({ err }, 'poll loop failed');
@@ -199,6 +206,7 @@ export class ModbusDriver implements Driver {
     if (!client) return;
     let trouble: 'timeout' | 'exception' | null = null;
     const reads = this.plan.reads;
+    this.cycleTimedOut = false;
     // Each read's samples in its slot, so the cycle keeps plan order however replies interleave.
     const results: Sample[][] = [];
     let next = 0;
@@ -217,13 +225,13 @@ export class ModbusDriver implements Driver {
     }
     const samples = results.flat();
     this.setState(trouble ? { state: 'degraded', reason: trouble, since: ts } : { state: 'online', since: ts });
-    this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll' });
+    this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll', durationMs: Date.now() - ts });
   }
 
   /** One read's samples: decoded, or bad with the reason; a merged read the device refuses is split. */
   private async readSamples(client: ModbusClient, read: ModbusRead, ts: number, troubled: (kind: 'timeout' | 'exception') => void): Promise<Sample[]> {
     try {
-      return decodeRead(read, await this.read(client, read), ts);
+      return decodeRead(read, await this.readWithRetries(client, read), ts);
     } catch (err) {
       const failure = classify(err);
       // A socket that closed mid-read surfaces as a timeout: it is a lost connection.
@@ -251,6 +259,23 @@ export class ModbusDriver implements Driver {
       troubled(failure.kind);
       this.sink?.error(this.device, failure.kind);
       return badRead(read, ts, failure.kind);
+    }
+  }
+
+  /** A read, tried again after a timeout (`retries` times, backing off) unless the device already failed this cycle. */
+  private async readWithRetries(client: ModbusClient, read: ModbusRead): Promise<readonly number[] | readonly boolean[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.read(client, read);
+      } catch (err) {
+        const timedOut = classify(err).kind === 'timeout';
+        if (!timedOut || attempt >= this.config.retries || this.cycleTimedOut || this.stopped || !this.connected) {
+          if (timedOut) this.cycleTimedOut = true;
+          throw err;
+        }
+        this.log.debug({ table: read.table, start: read.start, count: read.count, attempt: attempt + 1 }, 'modbus read timed out; retrying');
+        await this.pause(RETRY_FIRST_MS * 2 ** attempt);
+      }
     }
   }
 

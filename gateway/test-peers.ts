@@ -26,6 +26,8 @@ export interface ModbusMemory {
   discrete: Map<number, boolean>;
   /** `table:address` keys that never answer (the client times out). */
   silent: Set<string>;
+  /** `table:address` keys that ignore every other request: the first, the third … (a lossy link). */
+  flaky: Set<string>;
 }
 
 export interface TestModbusDevice {
@@ -46,11 +48,18 @@ export async function startModbusDevice(port: number, memory: Partial<ModbusMemo
     coils: memory.coils ?? new Map(),
     discrete: memory.discrete ?? new Map(),
     silent: memory.silent ?? new Set(),
+    flaky: memory.flaky ?? new Set(),
   };
+  const asked = new Map<string, number>();
   const serve =
     <T>(table: string, map: Map<number, T>) =>
     (addr: number, _unit: number, cb: (err: unknown, value?: T) => void) => {
-      if (mem.silent.has(`${table}:${addr}`)) return;
+      const key = `${table}:${addr}`;
+      if (mem.silent.has(key)) return;
+      if (mem.flaky.has(key)) {
+        asked.set(key, (asked.get(key) ?? 0) + 1);
+        if (asked.get(key)! % 2 === 1) return;
+      }
       const value = map.get(addr);
       if (value === undefined) cb(ILLEGAL_DATA_ADDRESS);
       else cb(null, value);

@@ -108,6 +108,18 @@ export const ModbusDeviceSchema = Type.Object(
     port: Port,
     /** Modbus unit id (slave id). */
     unit: Type.Integer({ minimum: 0, maximum: 255, default: 1 }),
+    /**
+     * Requests in flight on the connection at once, matched by MBAP transaction id. Many devices
+     * answer one request at a time and drop or confuse the rest: raise it only for devices (or
+     * gateways) known to queue requests.
+     */
+    maxRequestsInFlight: Type.Integer({ minimum: 1, maximum: 255, default: 1 }),
+    /** A read that times out is tried again this many times (after 100 ms, then 200 ms …) before its points go bad. */
+    retries: Type.Integer({ minimum: 0, maximum: 5, default: 1 }),
+    /** Unused registers one read may span to join two points: reading a few more is cheaper than another request. */
+    maxGapRegisters: Type.Integer({ minimum: 0, maximum: 124, default: 8 }),
+    /** The same for coils and discrete inputs, in bits. */
+    maxGapBits: Type.Integer({ minimum: 0, maximum: 1999, default: 32 }),
     points: Type.Array(PointSchema, { default: [] }),
   },
   strict,

@@ -14,7 +14,7 @@ export interface RunGatewayStart {
   gatewayId: string;
   bus: BusOptions;
   dataDir: string;
-  options?: Partial<Pick<GatewayOptions, 'resendAfterMs' | 'statusEveryMs' | 'maxInFlight' | 'modbusMaxInFlight' | 'outbox' | 'reconnect'>>;
+  options?: Partial<Pick<GatewayOptions, 'resendAfterMs' | 'statusEveryMs' | 'maxInFlight' | 'outbox' | 'reconnect'>>;
 }
 
 const log = pino({ level: process.env.VIGIL_TEST_LOG ?? 'warn' }, pino.destination(2));
