@@ -138,14 +138,17 @@ describe('health', () => {
 
     const ts = Date.now();
     await peerBus.publishAsync(healthTopic(SITE, 'ingest'), componentHealth.encode({ component: 'ingest', status: 'up', ts }), { qos: 1, retain: true });
-    await peerBus.publishAsync(topics.status(SITE, 'gw-1'), JSON.stringify({ gateway: 'gw-1', online: true, ts, devices: { 'booster-1': { state: 'online', since: ts } } }), { qos: 1, retain: true });
+    const device = { state: 'online', since: ts, polls: 12, errors: { timeout: 1, exception: 0, 'comm-lost': 0 }, latencyMs: { avg: 8.5, max: 31 } };
+    const outbox = { batches: 3, samples: 90, oldestTs: ts - 5000, dropped: 40, bytes: 4096, inFlight: 1 };
+    const metrics = { polls: 12, errors: { timeout: 1, exception: 0, 'comm-lost': 0 }, batchesPublished: 9, batchesResent: 1, batchesAcknowledged: 6, samplesAcknowledged: 180 };
+    await peerBus.publishAsync(topics.status(SITE, 'gw-1'), JSON.stringify({ gateway: 'gw-1', online: true, ts, devices: { 'booster-1': device }, outbox, metrics }), { qos: 1, retain: true });
     const after = await eventually(async () => {
       const res = await app.inject({ url: '/api/health' });
       return res.statusCode === 200 && Object.keys(res.json().components.gateways).length > 0 ? res : null;
     });
     expect(after.json()).toMatchObject({
       status: 'ok',
-      components: { ingest: { status: 'up', ts }, gateways: { 'gw-1': { online: true, devices: { 'booster-1': { state: 'online' } } } } },
+      components: { ingest: { status: 'up', ts }, gateways: { 'gw-1': { online: true, devices: { 'booster-1': device }, outbox, metrics } } },
     });
   });
 });

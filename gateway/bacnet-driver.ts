@@ -216,7 +216,7 @@ export class BacnetDriver implements Driver {
     }
     const trouble = outcome.timeouts > 0 ? 'timeout' : outcome.exceptions > 0 ? 'exception' : null;
     this.setState(trouble ? { state: 'degraded', reason: trouble, since: ts } : { state: 'online', since: ts });
-    if (samples.length > 0) this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll' });
+    if (samples.length > 0) this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll', durationMs: Date.now() - ts });
   }
 
   /** Heard within one renewal period (plus a reply's time): its notifications stand for polling. */

@@ -22,6 +22,8 @@ export interface PollCycle {
   samples: Sample[];
   /** `poll`: a cycle that talked to the device; `comm-lost`: the samples of a lost connection. */
   kind: 'poll' | 'comm-lost';
+  /** How long the cycle's requests took, for a cycle the gateway asked for (not a pushed COV or vendor message). */
+  durationMs?: number;
 }
 
 /** Where a driver reports. Called synchronously; a sink must not throw. */

@@ -70,15 +70,47 @@ export const ack = codec(AckSchema);
 export const DeviceCommStateSchema = Type.Union([Type.Literal('online'), Type.Literal('degraded'), Type.Literal('offline')]);
 export type DeviceCommState = Static<typeof DeviceCommStateSchema>;
 
-/** `vigil/v1/<site>/status/<gateway>` (retained): birth, last will and device communication states. */
+/** One device as its gateway's status reports it: communication state and metrics. */
+export const GatewayDeviceStatusSchema = Type.Object({
+  state: DeviceCommStateSchema,
+  reason: Type.Optional(Type.String()),
+  since: Timestamp,
+  /** Poll cycles (and pushed updates: COV, vendor messages) since the gateway started. */
+  polls: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Failed reads since start, by kind. */
+  errors: Type.Optional(Type.Object({ timeout: Type.Integer({ minimum: 0 }), exception: Type.Integer({ minimum: 0 }), 'comm-lost': Type.Integer({ minimum: 0 }) })),
+  /** How long a poll cycle took, over the cycles since the previous status (polled devices only). */
+  latencyMs: Type.Optional(Type.Object({ avg: Type.Number({ minimum: 0 }), max: Type.Number({ minimum: 0 }) })),
+});
+
+/** `vigil/v1/<site>/status/<gateway>` (retained): birth, last will, device communication states and metrics. */
 export const GatewayStatusSchema = Type.Object({
   gateway: Id,
   online: Type.Boolean(),
   ts: Timestamp,
-  devices: Type.Optional(
-    Type.Record(Type.String(), Type.Object({ state: DeviceCommStateSchema, reason: Type.Optional(Type.String()), since: Timestamp })),
+  devices: Type.Optional(Type.Record(Type.String(), GatewayDeviceStatusSchema)),
+  /** Oldest sample waiting (`oldestTs`, so its age is `ts - oldestTs`), and what was dropped past the bounds. */
+  outbox: Type.Optional(
+    Type.Object({
+      batches: Type.Integer(),
+      samples: Type.Integer(),
+      oldestTs: Type.Union([Timestamp, Type.Null()]),
+      dropped: Type.Integer(),
+      bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+      inFlight: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
   ),
-  outbox: Type.Optional(Type.Object({ batches: Type.Integer(), samples: Type.Integer(), oldestTs: Type.Union([Timestamp, Type.Null()]), dropped: Type.Integer() })),
+  /** The gateway's counters since it started. */
+  metrics: Type.Optional(
+    Type.Object({
+      polls: Type.Integer({ minimum: 0 }),
+      errors: Type.Object({ timeout: Type.Integer({ minimum: 0 }), exception: Type.Integer({ minimum: 0 }), 'comm-lost': Type.Integer({ minimum: 0 }) }),
+      batchesPublished: Type.Integer({ minimum: 0 }),
+      batchesResent: Type.Integer({ minimum: 0 }),
+      batchesAcknowledged: Type.Integer({ minimum: 0 }),
+      samplesAcknowledged: Type.Integer({ minimum: 0 }),
+    }),
+  ),
 });
 export type GatewayStatus = Static<typeof GatewayStatusSchema>;
 export const gatewayStatus = codec(GatewayStatusSchema);

@@ -1,17 +1,25 @@
 /** `GET /api/health`: each component's status, without a token (DESIGN.md, "Process and configuration"). */
 import type { FastifyPluginAsync } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { GatewayDeviceStatusSchema, GatewayStatusSchema } from '@vigil/model';
 import type { ApiContext } from '../context.ts';
 import { errorResponses, StringEnum } from '../schemas.ts';
 
-const DeviceComm = Type.Object({ state: Type.String(), reason: Type.Optional(Type.String()), since: Type.Integer() });
+/** A gateway as its last status message says: devices with their metrics, the outbox backlog and what it dropped. */
+const GatewayHealth = Type.Object({
+  online: Type.Boolean(),
+  ts: Type.Integer(),
+  devices: Type.Record(Type.String(), GatewayDeviceStatusSchema),
+  outbox: GatewayStatusSchema.properties.outbox,
+  metrics: GatewayStatusSchema.properties.metrics,
+});
 const HealthResponse = Type.Object({
   status: StringEnum(['ok', 'degraded'] as const),
   components: Type.Object({
     api: Type.Object({ status: Type.Literal('up') }),
     bus: Type.Object({ status: StringEnum(['up', 'down'] as const), invalidMessages: Type.Integer() }),
     ingest: Type.Object({ status: StringEnum(['up', 'degraded', 'down'] as const), ts: Type.Union([Type.Integer(), Type.Null()]) }),
-    gateways: Type.Record(Type.String(), Type.Object({ online: Type.Boolean(), ts: Type.Integer(), devices: Type.Record(Type.String(), DeviceComm) })),
+    gateways: Type.Record(Type.String(), GatewayHealth),
     simulators: Type.Object({ devices: Type.Integer() }),
   }),
 });
@@ -20,8 +28,8 @@ export const healthPlugin: FastifyPluginAsync<{ ctx: ApiContext }> = async (app,
   app.get('/', { schema: { response: { 200: HealthResponse, 503: HealthResponse, ...errorResponses } } }, async (_request, reply) => {
     const bus = ctx.bus.connected ? 'up' : 'down';
     const ingest = ctx.bus.ingestHealth();
-    const gateways: Record<string, { online: boolean; ts: number; devices: Record<string, { state: string; reason?: string; since: number }> }> = {};
-    for (const [id, status] of ctx.bus.gateways()) gateways[id] = { online: status.online, ts: status.ts, devices: status.devices ?? {} };
+    const gateways: Record<string, Static<typeof GatewayHealth>> = {};
+    for (const [id, { gateway: _id, devices, ...rest }] of ctx.bus.gateways()) gateways[id] = { ...rest, devices: devices ?? {} };
     const ok = bus === 'up' && ingest?.status === 'up';
     reply.code(ok ? 200 : 503);
     return {
