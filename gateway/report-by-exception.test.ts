@@ -48,4 +48,13 @@ describe('ReportByException', () => {
     expect(rbe.filter([s('a.pressure', 10_000, 1)])).toHaveLength(1);
     expect(rbe.filter([s('a.pressure', 15_000, 1)])).toEqual([]);
   });
+
+  it('keeps points the site file does not list (an MQTT source may bring them), however many', () => {
+    const rbe = new ReportByException(device);
+    const extra = Array.from({ length: 50 }, (_, i) => s(`a.extra${i}`, 0, i));
+    expect(rbe.filter(extra)).toHaveLength(50);
+    expect(rbe.filter(extra.map((x) => ({ ...x, ts: 1 })))).toEqual([]);
+    expect(rbe.filter([s('a.extra49', 2, 50), s('a.extra0', 2, 'text'), s('a.pressure', 2, 3)]).map((x) => x.point)).toEqual(['a.extra49', 'a.extra0', 'a.pressure']);
+    expect(rbe.filter([s('a.extra0', 3, 'text'), s('a.extra0', 4, 0)]).map((x) => x.value)).toEqual([0]);
+  });
 });
