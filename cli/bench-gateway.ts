@@ -1,18 +1,21 @@
 /**
  * The gateway section of `vigil bench`: points per second carried from synthetic Modbus devices
  * through poll → normalise → outbox (disk) → publish, acknowledged by a consumer, with the
- * gateway's CPU and RSS. The gateway runs in a child process (this file, forked with `--child`) so
- * its CPU is its own; the devices, the embedded broker and the acking consumer run here.
+ * gateway's CPU and RSS. The gateway is the real thing: `vigil gateway` started as a user would
+ * (site file, environment), its CPU and memory read from /proc; the devices, the embedded broker
+ * and the acking consumer run in this process.
  *
  * Two shapes (issue 4): 100 devices × 1,000 registers on a 1 s cycle, and one device of 20,000
  * registers on a 1 s cycle kept by pipelining requests. Every value changes every second, so
  * report-by-exception (deadband 0) passes every point on every poll.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { ack, parseSite, topics, type BusOptions, type Site } from '@vigil/model';
+import { ack, topics, type BusOptions } from '@vigil/model';
 import { ModbusTcpServer, type RegisterBank } from '@vigil/simulators';
 import { freePort, tempDir } from '../testing/index.ts';
 import { startEmbeddedBroker } from './broker.ts';
@@ -20,6 +23,8 @@ import { startEmbeddedBroker } from './broker.ts';
 export interface GatewayBenchOptions {
   seconds: number;
   progress: (line: string) => void;
+  /** Default: 100 devices × 1,000 registers, and 1 device × 20,000 registers. */
+  shapes?: { fleet: { devices: number; points: number }; bigDevice: { devices: number; points: number } };
 }
 
 export interface GatewayBenchShape {
@@ -31,6 +36,8 @@ export interface GatewayBenchShape {
   cpuPercent: number;
   /** Gateway process: peak resident set during the measured window. */
   rssMB: number;
+  /** From starting `vigil gateway` until every device delivered its first batch (site file read, connections made). */
+  startupS: number;
 }
 
 export interface GatewayBenchResult extends GatewayBenchShape {
@@ -41,9 +48,12 @@ export interface GatewayBenchResult extends GatewayBenchShape {
 const SITE = 'bench';
 const GATEWAY = 'bench-gw';
 
-/** Registers whose value is a function of (address, second): each differs from the previous second's. */
+/** Registers whose value changes every time it is read: every poll carries every point. */
 class ChangingBank implements RegisterBank {
-  constructor(private readonly registers: number) {}
+  private readonly timesRead: Uint16Array;
+  constructor(private readonly registers: number) {
+    this.timesRead = new Uint16Array(registers);
+  }
   size(table: 'coil' | 'discrete' | 'holding' | 'input'): number {
     return table === 'holding' ? this.registers : 0;
   }
@@ -51,37 +61,35 @@ class ChangingBank implements RegisterBank {
     return [];
   }
   readRegisters(_table: 'holding' | 'input', address: number, quantity: number): number[] {
-    // Polls start at least 1 s apart, so consecutive polls always fall in different seconds.
-    const second = Math.floor(Date.now() / 1000);
     const out = new Array<number>(quantity);
-    for (let i = 0; i < quantity; i++) out[i] = ((address + i) * 7 + second) & 0xffff;
+    for (let i = 0; i < quantity; i++) out[i] = ((address + i) * 7 + ++this.timesRead[address + i]!) & 0xffff;
     return out;
   }
   writeCoils(): void {}
   writeHoldingRegisters(): void {}
 }
 
-function siteYaml(ports: number[], points: number): string {
+function siteYaml(ports: number[], points: number, requestsInFlight: number): string {
   const lines = ['site: { id: bench, name: Gateway bench, timezone: UTC }', 'buildings: [{ id: lab, name: Lab, floors: [{ id: f1, name: F1, level: 0 }] }]', 'assets:'];
   ports.forEach((_, d) => lines.push(`  - { id: bench-${d}, name: Bench ${d}, class: pump, building: lab, floor: f1, department: technical }`));
   lines.push('devices:');
   ports.forEach((port, d) => {
-    lines.push(`  - id: dev-${d}`, '    protocol: modbus-tcp', '    host: 127.0.0.1', `    port: ${port}`, '    unit: 1', '    pollIntervalMs: 1000', '    timeoutMs: 3000', '    points:');
+    lines.push(`  - id: dev-${d}`, '    protocol: modbus-tcp', '    host: 127.0.0.1', `    port: ${port}`, '    unit: 1', '    pollIntervalMs: 1000', '    timeoutMs: 3000', `    maxRequestsInFlight: ${requestsInFlight}`, '    points:');
     for (let p = 0; p < points; p++) lines.push(`      - { id: bench-${d}.p${p}, modbus: { table: holding, address: ${p} }, deadband: 0 }`);
   });
   lines.push('roster:', '  people: [{ username: tech, name: Tech, department: technical, skills: [pump] }]', '');
   return lines.join('\n');
 }
 
-// The site goes over as parsed JSON: parsing 100,000 points of YAML takes ~10 s and ~900 MB of heap
-// (model/ parseSite), a start-up cost that is not the gateway's steady state being measured.
-type ChildCommand = { start: { site: Site; bus: BusOptions; dataDir: string; modbusMaxInFlight: number } } | 'mark' | 'measure';
-type ChildReply = { started: true } | { marked: true } | { measured: { cpuMicros: number; wallMs: number; samplesAcknowledged: number; peakRss: number } } | { error: string };
-
-/** Acknowledges every batch as ingest would (highest seq per device), without storing anything. */
+/**
+ * Acknowledges every batch as ingest would (highest seq per device), without storing anything, and
+ * counts the samples of every batch it acknowledges for the first time.
+ */
 async function startAckingConsumer(bus: BusOptions) {
   const client = await mqtt.connectAsync(bus.url, { username: bus.username, password: bus.password, clientId: `vigil-bench-acker-${process.pid}`, protocolVersion: 4, clean: true });
   const highest: Record<string, number> = {};
+  const pointKey = Buffer.from('"point":');
+  let samples = 0;
   let dirty = false;
   client.on('message', (_topic, payload) => {
     // The payload starts {"gateway":…,"device":…,"seq":N,: read those without parsing the samples.
@@ -89,7 +97,9 @@ async function startAckingConsumer(bus: BusOptions) {
     const m = /"device":"([^"]+)","seq":(\d+)/.exec(head);
     if (!m) return;
     const seq = Number(m[2]);
-    if (seq > (highest[m[1]!] ?? 0)) highest[m[1]!] = seq;
+    if (seq <= (highest[m[1]!] ?? 0)) return; // a re-send
+    highest[m[1]!] = seq;
+    for (let at = payload.indexOf(pointKey); at >= 0; at = payload.indexOf(pointKey, at + pointKey.length)) samples++;
     dirty = true;
   });
   await client.subscribeAsync(topics.all.telemetry(SITE), { qos: 1 });
@@ -100,6 +110,10 @@ async function startAckingConsumer(bus: BusOptions) {
     client.publish(topics.acks(SITE, GATEWAY), ack.encode({ ...highest }), { qos: 1 });
   }, 20);
   return {
+    /** Samples acknowledged so far. */
+    samples: () => samples,
+    /** Devices heard from so far. */
+    devices: () => Object.keys(highest).length,
     async close() {
       clearInterval(timer);
       await client.endAsync(true);
@@ -107,20 +121,19 @@ async function startAckingConsumer(bus: BusOptions) {
   };
 }
 
-function send(child: ChildProcess, command: ChildCommand): Promise<ChildReply> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`bench gateway exited with ${code}`));
-    child.once('message', (reply: ChildReply) => {
-      child.off('exit', onExit);
-      if ('error' in reply) reject(new Error(reply.error));
-      else resolve(reply);
-    });
-    child.once('exit', onExit);
-    child.send(command);
-  });
+/** A process's CPU time (user + system, ms) and resident set (bytes), from /proc. */
+function processUsage(pid: number): { cpuMs: number; rss: number } {
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15 (proc(5)).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ, 100 on Linux
+  const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuMs, rss: rssKb * 1024 };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const VIGIL = fileURLToPath(new URL('../bin/vigil.js', import.meta.url));
 
 async function measureShape(opts: GatewayBenchOptions, shape: { devices: number; points: number; requestsInFlight: number }): Promise<GatewayBenchShape> {
   const log = pino({ level: 'warn' }, pino.destination(2));
@@ -142,28 +155,52 @@ async function measureShape(opts: GatewayBenchOptions, shape: { devices: number;
       ports.push(port);
     }
     consumer = await startAckingConsumer({ url: broker.url, ...integration });
+    const siteFile = join(dir.path, 'site.yaml');
+    writeFileSync(siteFile, siteYaml(ports, shape.points, shape.requestsInFlight));
+    const bus = broker.credentials('gateway');
+    const startedAt = performance.now();
     // VIGIL_BENCH_FLAGS: extra Node flags for the gateway process, to compare V8 settings in one run.
-    child = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx', ...(process.env.VIGIL_BENCH_FLAGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    await send(child, { start: { site: parseSite(siteYaml(ports, shape.points), 'bench-gateway.yaml'), bus: broker.credentials('gateway'), dataDir: dir.path, modbusMaxInFlight: shape.requestsInFlight } });
-    opts.progress(`gateway: ${shape.devices} device(s) × ${shape.points.toLocaleString('en')} registers, 1 s cycle, ${shape.requestsInFlight} request(s) in flight; warm-up ${warmupMs / 1000} s + ${opts.seconds} s …`);
-    await sleep(warmupMs);
-    await send(child, 'mark');
-    await sleep(measureMs);
-    const reply = await send(child, 'measure');
-    if (!('measured' in reply)) throw new Error('bench gateway did not measure');
-    const m = reply.measured;
+    const flags = process.env.VIGIL_BENCH_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const gateway = spawn(process.execPath, [...flags, VIGIL, 'gateway'], {
+      env: { ...process.env, VIGIL_SITE: siteFile, VIGIL_DATA_DIR: join(dir.path, 'data'), VIGIL_GATEWAY_ID: GATEWAY, VIGIL_MQTT_URL: bus.url, VIGIL_MQTT_USERNAME: bus.username, VIGIL_MQTT_PASSWORD: bus.password, VIGIL_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child = gateway;
+    const exited = new Promise<never>((_, reject) => gateway.once('exit', (code) => reject(new Error(`vigil gateway exited with ${code}`))));
+    exited.catch(() => undefined);
+    opts.progress(`gateway: ${shape.devices} device(s) × ${shape.points.toLocaleString('en')} registers, 1 s cycle, ${shape.requestsInFlight} request(s) in flight; start-up, warm-up ${warmupMs / 1000} s + ${opts.seconds} s …`);
+    // Started: every device delivered a batch (the site file read, every connection made).
+    const running = (async () => {
+      while (consumer!.devices() < shape.devices) await sleep(100);
+    })();
+    await Promise.race([running, exited, sleep(180_000).then(() => Promise.reject(new Error('vigil gateway did not deliver from every device within 180 s')))]);
+    const startupMs = performance.now() - startedAt;
+    await Promise.race([sleep(warmupMs), exited]);
+
+    const pid = gateway.pid!;
+    const begin = { usage: processUsage(pid), at: performance.now(), samples: consumer.samples() };
+    let peakRss = begin.usage.rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, processUsage(pid).rss)), 250);
+    try {
+      await Promise.race([sleep(measureMs), exited]);
+    } finally {
+      clearInterval(sampler);
+    }
+    const end = { usage: processUsage(pid), at: performance.now(), samples: consumer.samples() };
+    const wallMs = end.at - begin.at;
     return {
       devices: shape.devices,
       points: shape.devices * shape.points,
-      pointsPerSec: Math.round((m.samplesAcknowledged * 1000) / m.wallMs),
-      cpuPercent: Math.round((m.cpuMicros / 1000 / m.wallMs) * 1000) / 10,
-      rssMB: Math.round(m.peakRss / 2 ** 20),
+      pointsPerSec: Math.round(((end.samples - begin.samples) * 1000) / wallMs),
+      cpuPercent: Math.round(((end.usage.cpuMs - begin.usage.cpuMs) / wallMs) * 1000) / 10,
+      rssMB: Math.round(peakRss / 2 ** 20),
+      startupS: Math.round(startupMs / 100) / 10,
     };
   } finally {
     if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      const gone = new Promise((resolve) => child!.once('exit', resolve));
       child.kill('SIGTERM');
-      await exited;
+      await gone;
     }
     await consumer?.close();
     await Promise.all(servers.map((s) => s.close()));
@@ -172,44 +209,11 @@ async function measureShape(opts: GatewayBenchOptions, shape: { devices: number;
   }
 }
 
+/** The two shapes of issue 4, or smaller ones (the test suite runs the bench's machinery on a small shape). */
 export async function benchGateway(opts: GatewayBenchOptions): Promise<GatewayBenchResult> {
-  const fleet = await measureShape(opts, { devices: 100, points: 1000, requestsInFlight: 1 });
-  const big = await measureShape(opts, { devices: 1, points: 20_000, requestsInFlight: 16 });
+  const fleetShape = opts.shapes?.fleet ?? { devices: 100, points: 1000 };
+  const bigShape = opts.shapes?.bigDevice ?? { devices: 1, points: 20_000 };
+  const fleet = await measureShape(opts, { ...fleetShape, requestsInFlight: 1 });
+  const big = await measureShape(opts, { ...bigShape, requestsInFlight: 16 });
   return { ...fleet, bigDevice: { ...big, requestsInFlight: 16 } };
 }
-
-// ── the gateway process ──────────────────────────────────────────────────────────────────────
-
-async function runChild(): Promise<void> {
-  const { startGateway } = await import('@vigil/gateway');
-  const log = pino({ level: 'warn' }, pino.destination(2));
-  let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
-  let mark = { cpu: process.cpuUsage(), at: performance.now(), acked: 0 };
-  let peakRss = 0;
-  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250).unref();
-  process.on('message', (command: ChildCommand) => {
-    void (async () => {
-      try {
-        if (command === 'mark') {
-          peakRss = process.memoryUsage().rss;
-          mark = { cpu: process.cpuUsage(), at: performance.now(), acked: gateway?.stats().samplesAcknowledged ?? 0 };
-          process.send!({ marked: true } satisfies ChildReply);
-        } else if (command === 'measure') {
-          const cpu = process.cpuUsage(mark.cpu);
-          const measured = { cpuMicros: cpu.user + cpu.system, wallMs: performance.now() - mark.at, samplesAcknowledged: (gateway?.stats().samplesAcknowledged ?? 0) - mark.acked, peakRss };
-          process.send!({ measured } satisfies ChildReply);
-        } else {
-          const { site, bus, dataDir, modbusMaxInFlight } = command.start;
-          gateway = await startGateway({ site, gatewayId: GATEWAY, bus, dataDir, log, modbusMaxInFlight });
-          process.send!({ started: true } satisfies ChildReply);
-        }
-      } catch (err) {
-        process.send!({ error: (err as Error).stack ?? String(err) } satisfies ChildReply);
-      }
-    })();
-  });
-  process.on('SIGTERM', () => void (gateway?.close() ?? Promise.resolve()).finally(() => process.exit(0)));
-  process.on('disconnect', () => process.exit(0));
-}
-
-if (process.argv[2] === '--child' && process.send) void runChild();

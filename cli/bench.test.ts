@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../testing/index.ts';
+import { benchGateway } from './bench-gateway.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,5 +21,18 @@ describe('vigil bench', () => {
     expect(json.ingest.samplesPerSec).toBeGreaterThan(0);
     expect(json.ingest.alarmLatencyMs.p50).toBeGreaterThan(0);
     expect(json.ingest.alarmLatencyMs.p99).toBeGreaterThanOrEqual(json.ingest.alarmLatencyMs.p50);
+  }, 120_000);
+
+  it('measures a real `vigil gateway` process carrying every point of every poll', async () => {
+    const g = await benchGateway({ seconds: 2, progress: () => undefined, shapes: { fleet: { devices: 3, points: 200 }, bigDevice: { devices: 1, points: 2000 } } });
+    // Every register changes on every read and polls run each second: ~600 and ~2,000 points/s.
+    expect(g.points).toBe(600);
+    expect(g.pointsPerSec).toBeGreaterThan(300);
+    expect(g.pointsPerSec).toBeLessThan(900);
+    expect(g.cpuPercent).toBeGreaterThan(0);
+    expect(g.rssMB).toBeGreaterThan(30);
+    expect(g.startupS).toBeGreaterThan(0);
+    expect(g.bigDevice).toMatchObject({ devices: 1, points: 2000, requestsInFlight: 16 });
+    expect(g.bigDevice.pointsPerSec).toBeGreaterThan(1000);
   }, 120_000);
 });

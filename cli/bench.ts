@@ -113,6 +113,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     rows.push({ section: 'gateway', figure: `points/s, ${g.devices} devices × ${g.points / g.devices} registers, 1 s cycle (poll → outbox → publish)`, value: String(Math.round(g.pointsPerSec)), goal: `${g.points.toLocaleString('en')}` });
     rows.push({ section: 'gateway', figure: 'gateway CPU % of one core', value: String(Math.round(g.cpuPercent)), goal: '< 33' });
     rows.push({ section: 'gateway', figure: 'gateway RSS MB (peak)', value: String(Math.round(g.rssMB)), goal: '< 350' });
+    rows.push({ section: 'gateway', figure: `gateway start-up s, ${g.points.toLocaleString('en')} points (site file → every device delivering)`, value: String(g.startupS), goal: '' });
     rows.push({
       section: 'gateway',
       figure: `points/s, 1 device × ${g.bigDevice.points.toLocaleString('en')} registers, ${g.bigDevice.requestsInFlight} requests in flight`,

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { DEMO_SITE_FILE } from '@vigil/model';
+import { DEMO_SITE_FILE, type BusOptions, type Site } from '@vigil/model';
 
 export interface Config {
   httpPort: number;
@@ -93,4 +93,33 @@ export function loadConfig(env: Env = process.env, overrides: { siteFile?: strin
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function externalBus(config: Config): BusOptions {
+  if (!config.mqttUrl) throw new ConfigError('VIGIL_MQTT_URL is required here: the split commands need a shared broker (e.g. mqtt://127.0.0.1:1883)');
+  return { url: config.mqttUrl, username: config.mqttUsername, password: config.mqttPassword };
+}
+
+/**
+ * Demo users have a published password, so they exist only with the bundled demo site and only
+ * while every listener and device is on loopback (DESIGN.md, "Process and configuration").
+ */
+export function demoUsersAllowed(config: Config, site: Site): boolean {
+  if (!config.isDemoSite) return false;
+  const outside = [
+    ...(isLoopback(config.host) ? [] : [`VIGIL_HOST=${config.host}`]),
+    ...(config.mqttUrl && !isLoopback(new URL(config.mqttUrl).hostname) ? [`VIGIL_MQTT_URL=${config.mqttUrl}`] : []),
+    ...(config.bacnet.interface && !isLoopback(config.bacnet.interface) ? [`VIGIL_BACNET_INTERFACE=${config.bacnet.interface}`] : []),
+    ...site.devices.flatMap((d) => {
+      const host = d.protocol === 'mqtt' ? (d.broker ? new URL(d.broker).hostname : null) : d.host;
+      return host && !isLoopback(host) ? [`device ${d.id} at ${host}`] : [];
+    }),
+  ];
+  if (outside.length > 0) {
+    throw new ConfigError(
+      `the bundled demo site seeds users with the public password 'vigil-demo', so it runs on loopback only; ` +
+        `found ${outside.join(', ')}. Bind to 127.0.0.1, or give your own site file (VIGIL_SITE or --site) and create users with 'vigil user add'.`,
+    );
+  }
+  return true;
 }

@@ -1,14 +1,13 @@
-/** The `vigil` command line (DESIGN.md, "Command line"). Logs go to stderr; stdout is for answers. */
+/**
+ * The `vigil` command line (DESIGN.md, "Command line"). Logs go to stderr; stdout is for answers.
+ * Each command imports only the modules it runs: a `vigil gateway` on an edge box does not load the
+ * API, the database driver or the simulators.
+ */
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
 import { loadSiteFile, SiteError, isRole, ROLES, type Site } from '@vigil/model';
-import { startSimulators, startBenchSimulators, scaleSite, createSimClock, loadScenarioFile, scenarioClock, checkScenario, runScenario, sendSimCommand } from '@vigil/simulators';
-import { startGateway, discoverBacnet } from '@vigil/gateway';
-import { startIngest, openStateReader, backupDatabases, restoreDatabases } from '@vigil/ingest';
-import { startApi, addUser, DEMO_PASSWORD } from '@vigil/api';
-import { loadConfig, loadSecret, ConfigError, type Config } from './config.ts';
-import { startStack, externalBus, demoUsersAllowed, DASHBOARD_DIR } from './stack.ts';
+import { loadConfig, loadSecret, ConfigError, externalBus, demoUsersAllowed, type Config } from './config.ts';
 import { describePortPlan } from './port-plan.ts';
 
 const USAGE = `Usage: vigil <command> [options]
@@ -151,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const password = await readPassword();
+    const { addUser } = await import('@vigil/api');
     await addUser(config.dataDir, { username, name: values.name, role: values.role, password });
     process.stderr.write(`user ${username} (${values.role}) saved in ${config.dataDir}\n`);
     return 0;
@@ -162,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Usage: vigil ${command} FILE\n`);
       return 2;
     }
+    const { backupDatabases, restoreDatabases } = await import('@vigil/ingest');
     const summary = command === 'backup' ? await backupDatabases(config.dataDir, file) : await restoreDatabases(file, config.dataDir);
     process.stderr.write(`${command === 'backup' ? 'saved' : 'restored'}: ${JSON.stringify(summary)}\n`);
     return 0;
@@ -177,6 +178,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const port = values.port === undefined ? undefined : Number(values.port);
+    const { discoverBacnet } = await import('@vigil/gateway');
     const found = await discoverBacnet({ addresses, ...(values.interface ? { interface: values.interface } : {}), ...(port ? { port } : {}) });
     process.stderr.write(`found ${found.devices.length} device(s)\n`);
     process.stdout.write(found.yaml);
@@ -200,6 +202,7 @@ async function main(argv: string[]): Promise<number> {
         throw new ConfigError(`--params ${values.params}: a JSON object, e.g. '{"zone":"f05"}'`);
       }
     }
+    const { sendSimCommand } = await import('@vigil/simulators');
     const reply = await sendSimCommand({ bus: externalBus(config), site: site.site.id, device, action: action === 'fault' ? 'inject' : 'clear', fault, params, timeoutMs: 5000 });
     if (!reply.ok) {
       process.stderr.write(`vigil: ${reply.error?.code}: ${reply.error?.message}\n`);
@@ -211,6 +214,8 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'start': {
+      const { startStack } = await import('./stack.ts');
+      const { DEMO_PASSWORD } = await import('@vigil/api');
       const stack = await startStack(config, site, log);
       log.info(`Vigil is up: ${stack.url}  (site ${site.site.id}, data in ${config.dataDir}, bus ${stack.busUrl})`);
       log.info('Port plan:\n' + describePortPlan(config, site, stack.busUrl));
@@ -226,6 +231,7 @@ async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${name} ${raw}: a whole number, at least 1`);
         return n;
       };
+      const { startSimulators, startBenchSimulators, scaleSite, createSimClock, loadScenarioFile, scenarioClock, checkScenario, runScenario } = await import('@vigil/simulators');
       if (values.profile !== undefined) {
         if (values.profile !== 'bench') throw new ConfigError(`--profile ${values.profile}: the only profile is 'bench'`);
         const bench = await startBenchSimulators({ devices: count('devices', values.devices, 100), points: count('points', values.points, 1000), log: log.child({ module: 'simulators' }) });
@@ -268,16 +274,19 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'gateway': {
+      const { startGateway } = await import('@vigil/gateway');
       const gw = await startGateway({ site, gatewayId: config.gatewayId, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'gateway' }), bacnet: config.bacnet });
       runUntilSignalled(log, gw);
       return -1;
     }
     case 'ingest': {
+      const { startIngest } = await import('@vigil/ingest');
       const ingest = await startIngest({ site, bus: externalBus(config), dataDir: config.dataDir, log: log.child({ module: 'ingest' }), influx: config.influx });
       runUntilSignalled(log, ingest);
       return -1;
     }
     case 'api': {
+      const [{ openStateReader }, { startApi }, { DASHBOARD_DIR }] = await Promise.all([import('@vigil/ingest'), import('@vigil/api'), import('./stack.ts')]);
       const reader = openStateReader(config.dataDir, { influx: config.influx });
       const api = await startApi({
         site,

@@ -11,7 +11,7 @@ import { startGateway } from '@vigil/gateway';
 import { startIngest, openStateReader } from '@vigil/ingest';
 import { startApi } from '@vigil/api';
 import { startEmbeddedBroker } from './broker.ts';
-import { ConfigError, isLoopback, loadSecret, type Config } from './config.ts';
+import { demoUsersAllowed, externalBus, loadSecret, type Config } from './config.ts';
 import type { BusRole } from './bus-acl.ts';
 
 export const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist', import.meta.url));
@@ -26,35 +26,6 @@ export interface Stack {
 }
 
 /** Bus options when the broker is external: everybody uses the configured account. */
-export function externalBus(config: Config): BusOptions {
-  if (!config.mqttUrl) throw new ConfigError('VIGIL_MQTT_URL is required here: the split commands need a shared broker (e.g. mqtt://127.0.0.1:1883)');
-  return { url: config.mqttUrl, username: config.mqttUsername, password: config.mqttPassword };
-}
-
-/**
- * Demo users have a published password, so they exist only with the bundled demo site and only
- * while every listener and device is on loopback (DESIGN.md, "Process and configuration").
- */
-export function demoUsersAllowed(config: Config, site: Site): boolean {
-  if (!config.isDemoSite) return false;
-  const outside = [
-    ...(isLoopback(config.host) ? [] : [`VIGIL_HOST=${config.host}`]),
-    ...(config.mqttUrl && !isLoopback(new URL(config.mqttUrl).hostname) ? [`VIGIL_MQTT_URL=${config.mqttUrl}`] : []),
-    ...(config.bacnet.interface && !isLoopback(config.bacnet.interface) ? [`VIGIL_BACNET_INTERFACE=${config.bacnet.interface}`] : []),
-    ...site.devices.flatMap((d) => {
-      const host = d.protocol === 'mqtt' ? (d.broker ? new URL(d.broker).hostname : null) : d.host;
-      return host && !isLoopback(host) ? [`device ${d.id} at ${host}`] : [];
-    }),
-  ];
-  if (outside.length > 0) {
-    throw new ConfigError(
-      `the bundled demo site seeds users with the public password 'vigil-demo', so it runs on loopback only; ` +
-        `found ${outside.join(', ')}. Bind to 127.0.0.1, or give your own site file (VIGIL_SITE or --site) and create users with 'vigil user add'.`,
-    );
-  }
-  return true;
-}
-
 export interface StackOverrides {
   /** Per-component bus accounts on an external broker (a Mosquitto with one user per component). */
   bus?: (role: Exclude<BusRole, 'integration'>) => BusOptions;
