@@ -1,6 +1,7 @@
 /**
  * The gateway against an independent Modbus implementation: pymodbus (Debian python3-pymodbus),
- * with float32 in both word orders, int32, a coil and an address that answers an exception.
+ * with float32 in both word orders and with swapped bytes, int32, float64, int64, bits of a status
+ * word, a coil and an address that answers an exception.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -53,6 +54,13 @@ devices:
       - { id: ahu.energy, modbus: { table: holding, address: 4, type: int32 } }
       - { id: ahu.missing, modbus: { table: holding, address: 6, type: uint16 } }
       - { id: ahu.enable, modbus: { table: coil, address: 0, type: bool } }
+      - { id: ahu.running, modbus: { table: holding, address: 10, type: bool, bit: 0 } }
+      - { id: ahu.filter_alarm, modbus: { table: holding, address: 10, type: bool, bit: 1 } }
+      - { id: ahu.frost, modbus: { table: holding, address: 10, type: bool, bit: 2 } }
+      - { id: ahu.fault, modbus: { table: holding, address: 10, type: bool, bit: 15 } }
+      - { id: ahu.runtime, modbus: { table: holding, address: 20, type: float64 }, scale: 0.5 }
+      - { id: ahu.counter, modbus: { table: holding, address: 24, type: int64, wordOrder: little } }
+      - { id: ahu.airflow, modbus: { table: holding, address: 28, type: float32, byteOrder: little } }
 `);
     gateway = await startGateway({ site, gatewayId: 'gw1', bus: { url: broker.url }, dataDir: dir.path, log: pino({ level: 'silent' }) });
   });
@@ -65,14 +73,18 @@ devices:
     dir.remove();
   });
 
-  it('decodes both word orders, int32 and a coil, and marks only the refused address bad', async () => {
-    const batch = await eventually(() => ingest.batches.find((b) => b.samples.length === 5), 10_000);
+  it('decodes every type and order, bits of a status word and a coil, and marks only the refused address bad', async () => {
+    const batch = await eventually(() => ingest.batches.find((b) => b.samples.length === 12), 10_000);
     const byPoint = Object.fromEntries(batch.samples.map((s) => [s.point, s]));
     expect(byPoint['ahu.supply_temp']).toMatchObject({ value: 12.5, quality: 'good' });
     expect(byPoint['ahu.return_temp']).toMatchObject({ value: -5.5, quality: 'good' });
     expect(byPoint['ahu.energy']).toMatchObject({ value: -123456, quality: 'good' });
     expect(byPoint['ahu.enable']).toMatchObject({ value: true, quality: 'good' });
     expect(byPoint['ahu.missing']).toMatchObject({ value: null, quality: 'bad', reason: 'exception' });
+    expect([byPoint['ahu.running'], byPoint['ahu.filter_alarm'], byPoint['ahu.frost'], byPoint['ahu.fault']].map((s) => s?.value)).toEqual([true, false, true, true]);
+    expect(byPoint['ahu.runtime']).toMatchObject({ value: -617.2839, quality: 'good' });
+    expect(byPoint['ahu.counter']).toMatchObject({ value: -9007199254740991, quality: 'good' });
+    expect(byPoint['ahu.airflow']).toMatchObject({ value: 101.25, quality: 'good' });
     await eventually(() => ingest.statuses.find((s) => s.devices?.['ahu-1']?.state === 'degraded'));
     expect(gateway.stats().errors.exception).toBeGreaterThan(0);
   });

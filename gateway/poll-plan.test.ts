@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSite, type Point } from '@vigil/model';
-import { decodePoint, decodeRead, encodePoint, planPolls, splitRead, MAX_REGISTERS_PER_READ, MAX_BITS_PER_READ } from './poll-plan.ts';
+import { decodePoint, decodeRead, encodePoint, planPolls, pointWidth, splitRead, MAX_REGISTERS_PER_READ, MAX_BITS_PER_READ } from './poll-plan.ts';
 import { words32 } from './test-peers.ts';
 
 /** Points as the site loader makes them (defaults applied). */
@@ -127,3 +127,58 @@ describe('encodePoint (writes)', () => {
     expect(encodePoint(coil!, 3)).toMatchObject({ ok: false });
   });
 });
+
+describe('64-bit values, byte order and bits of a register', () => {
+  const [f64, i64, u64le, f32badc, f32dcba, flags0, flags3, flags15, anyBit] = points([
+    '{ id: a.f64, modbus: { table: holding, address: 0, type: float64 } }',
+    '{ id: a.i64, modbus: { table: holding, address: 4, type: int64 } }',
+    '{ id: a.u64, modbus: { table: holding, address: 8, type: uint64, wordOrder: little } }',
+    '{ id: a.badc, modbus: { table: holding, address: 12, type: float32, byteOrder: little } }',
+    '{ id: a.dcba, modbus: { table: holding, address: 14, type: float32, wordOrder: little, byteOrder: little } }',
+    '{ id: a.b0, modbus: { table: holding, address: 16, type: bool, bit: 0 } }',
+    '{ id: a.b3, modbus: { table: holding, address: 16, type: bool, bit: 3 } }',
+    '{ id: a.b15, modbus: { table: input, address: 16, type: bool, bit: 15 } }',
+    '{ id: a.any, modbus: { table: holding, address: 16, type: bool } }',
+  ]);
+  /** Registers of bytes given in wire order (each register high byte first). */
+  const regs = (...bytes: number[]) => Array.from({ length: bytes.length / 2 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+
+  it('reads a 64-bit value from four registers, both word orders', () => {
+    expect(planPolls([f64!, i64!, u64le!]).reads.map((r) => [r.start, r.count])).toEqual([[0, 12]]);
+    // 1.5 as a float64 is 3FF8 0000 0000 0000.
+    expect(decodePoint(f64!, regs(0x3f, 0xf8, 0, 0, 0, 0, 0, 0), 0)).toEqual({ ok: true, value: 1.5 });
+    expect(decodePoint(i64!, regs(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe), 0)).toEqual({ ok: true, value: -2 });
+    // 2^32 + 5 with the low word first.
+    expect(decodePoint(u64le!, [5, 0, 1, 0], 0)).toEqual({ ok: true, value: 2 ** 32 + 5 });
+    expect(decodePoint(f64!, [0x3ff8, 0, 0], 0)).toEqual({ ok: false, reason: 'short-reply' });
+  });
+
+  it('reads registers whose two bytes the device swaps (BADC, DCBA)', () => {
+    // 12.5 as a float32 is 4148 0000: ABCD = 41 48 00 00.
+    expect(decodePoint(f32badc!, regs(0x48, 0x41, 0x00, 0x00), 0)).toEqual({ ok: true, value: 12.5 });
+    expect(decodePoint(f32dcba!, regs(0x00, 0x00, 0x48, 0x41), 0)).toEqual({ ok: true, value: 12.5 });
+  });
+
+  it('reads single bits of a status word, and any non-zero word as true without a bit', () => {
+    const word = [0b1000_0000_0000_1000];
+    expect([flags0, flags3, flags15, anyBit].map((p) => decodePoint(p!, word, 0))).toEqual([
+      { ok: true, value: false },
+      { ok: true, value: true },
+      { ok: true, value: true },
+      { ok: true, value: true },
+    ]);
+    expect(decodePoint(anyBit!, [0], 0)).toEqual({ ok: true, value: false });
+  });
+
+  it('writes 64-bit and byte-swapped values as it reads them, and refuses a single bit', () => {
+    for (const [p, v] of [[f64!, -0.001], [i64!, -9_007_199_254_740_991], [u64le!, 2 ** 40 + 3], [f32badc!, 12.5], [f32dcba!, -3.25]] as const) {
+      const e = encodePoint(p, v);
+      if (!e.ok || !('words' in e)) throw new Error(`no words for ${p.id}`);
+      expect(e.words).toHaveLength(pointWidth(p));
+      expect(decodePoint(p, e.words, 0)).toEqual({ ok: true, value: v });
+    }
+    expect(encodePoint(flags3!, true)).toMatchObject({ ok: false, reason: expect.stringContaining('bit 3') });
+    expect(encodePoint(i64!, 2 ** 64)).toMatchObject({ ok: false });
+  });
+});
+

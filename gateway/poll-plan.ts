@@ -37,11 +37,11 @@ export interface PlanOptions {
 
 const isBitTable = (table: ModbusTable) => table === 'coil' || table === 'discrete';
 
+const REGISTERS_OF_TYPE: Record<Point['modbus']['type'], number> = { bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2, int64: 4, uint64: 4, float64: 4 };
+
 /** Registers (or bits) one point occupies. */
 export function pointWidth(point: Point): number {
-  if (isBitTable(point.modbus.table)) return 1;
-  const t = point.modbus.type;
-  return t === 'int32' || t === 'uint32' || t === 'float32' ? 2 : 1;
+  return isBitTable(point.modbus.table) ? 1 : REGISTERS_OF_TYPE[point.modbus.type];
 }
 
 /** Groups points by table and merges nearby addresses into reads within the protocol's limits. */
@@ -77,33 +77,74 @@ export function splitRead(read: ModbusRead): ModbusRead[] {
 
 export type DecodedValue = { ok: true; value: number | boolean } | { ok: false; reason: string };
 
+/** Scratch for assembling multi-register values: one per process, used synchronously. */
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** The point's registers, from `words` at `offset`, into `scratch` as big-endian bytes (ABCD…). */
+function gatherWords(point: Point, words: readonly number[], offset: number, count: number): boolean {
+  const { wordOrder, byteOrder } = point.modbus;
+  for (let i = 0; i < count; i++) {
+    const word = words[offset + (wordOrder === 'little' ? count - 1 - i : i)];
+    if (typeof word !== 'number') return false;
+    scratch.setUint16(i * 2, byteOrder === 'little' ? ((word & 0xff) << 8) | ((word >> 8) & 0xff) : word & 0xffff);
+  }
+  return true;
+}
+
+/** The inverse: `count` registers from the big-endian bytes in `scratch`, in the point's word and byte order. */
+function spreadWords(point: Point, count: number): number[] {
+  const { wordOrder, byteOrder } = point.modbus;
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const word = scratch.getUint16(i * 2);
+    out[wordOrder === 'little' ? count - 1 - i : i] = byteOrder === 'little' ? ((word & 0xff) << 8) | (word >> 8) : word;
+  }
+  return out;
+}
+
 /** Raw value of one point from the words (or bits) of its read; scale and offset applied to numbers. */
 export function decodePoint(point: Point, data: readonly number[] | readonly boolean[], offset: number): DecodedValue {
-  const { type, wordOrder, table } = point.modbus;
+  const { type, table, bit } = point.modbus;
   if (isBitTable(table)) {
-    const bit = data[offset];
-    return typeof bit === 'boolean' ? { ok: true, value: bit } : { ok: false, reason: 'short-reply' };
+    const value = data[offset];
+    return typeof value === 'boolean' ? { ok: true, value } : { ok: false, reason: 'short-reply' };
   }
   const words = data as readonly number[];
-  const first = words[offset];
-  if (typeof first !== 'number') return { ok: false, reason: 'short-reply' };
-  if (type === 'bool') return { ok: true, value: first !== 0 };
-
+  const count = REGISTERS_OF_TYPE[type];
+  if (!gatherWords(point, words, offset, count)) return { ok: false, reason: 'short-reply' };
+  if (type === 'bool') {
+    const word = scratch.getUint16(0);
+    return { ok: true, value: bit === undefined ? word !== 0 : ((word >> bit) & 1) === 1 };
+  }
   let raw: number;
-  if (type === 'uint16') raw = first & 0xffff;
-  else if (type === 'int16') raw = ((first & 0xffff) << 16) >> 16;
-  else {
-    const second = words[offset + 1];
-    if (typeof second !== 'number') return { ok: false, reason: 'short-reply' };
-    // big = ABCD: the first register holds the high word; little = CDAB: the second does.
-    const [hi, lo] = wordOrder === 'little' ? [second, first] : [first, second];
-    const buf = Buffer.alloc(4);
-    buf.writeUInt16BE(hi & 0xffff, 0);
-    buf.writeUInt16BE(lo & 0xffff, 2);
-    raw = type === 'float32' ? buf.readFloatBE(0) : type === 'int32' ? buf.readInt32BE(0) : buf.readUInt32BE(0);
+  switch (type) {
+    case 'uint16':
+      raw = scratch.getUint16(0);
+      break;
+    case 'int16':
+      raw = scratch.getInt16(0);
+      break;
+    case 'int32':
+      raw = scratch.getInt32(0);
+      break;
+    case 'uint32':
+      raw = scratch.getUint32(0);
+      break;
+    case 'float32':
+      raw = scratch.getFloat32(0);
+      break;
+    case 'int64':
+      raw = Number(scratch.getBigInt64(0));
+      break;
+    case 'uint64':
+      raw = Number(scratch.getBigUint64(0));
+      break;
+    case 'float64':
+      raw = scratch.getFloat64(0);
+      break;
   }
   const value = raw * point.scale + point.offset;
-  // NaN and ±Inf (a float32 the device left unset) cannot travel as JSON numbers.
+  // NaN and ±Inf (a float the device left unset) cannot travel as JSON numbers.
   if (!Number.isFinite(value)) return { ok: false, reason: 'out-of-range' };
   return { ok: true, value };
 }
@@ -132,30 +173,34 @@ const RANGES = { int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648
  * (raw = (value − offset) / scale, rounded for integer types, refused outside the type's range).
  */
 export function encodePoint(point: Point, value: number | boolean): EncodedValue {
-  const { type, wordOrder, table } = point.modbus;
+  const { type, table, bit } = point.modbus;
   if (table === 'discrete' || table === 'input') return { ok: false, reason: `a ${table} ${table === 'input' ? 'register' : 'input'} is read-only` };
   if (isBitTable(table) || type === 'bool') {
     if (typeof value !== 'boolean' && value !== 0 && value !== 1) return { ok: false, reason: 'expects true or false' };
-    const bit = value === true || value === 1;
-    return table === 'coil' ? { ok: true, bit } : { ok: true, words: [bit ? 1 : 0] };
+    // Writing one bit would rewrite its neighbours with what we last read: a race with the device.
+    if (bit !== undefined) return { ok: false, reason: `bit ${bit} of a register is read-only here (writing it would rewrite the other 15 bits)` };
+    const on = value === true || value === 1;
+    return table === 'coil' ? { ok: true, bit: on } : { ok: true, words: [on ? 1 : 0] };
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, reason: 'expects a finite number' };
   const scaled = (value - point.offset) / point.scale;
-  if (type === 'float32') {
-    const buf = Buffer.alloc(4);
-    buf.writeFloatBE(scaled, 0);
-    const hi = buf.readUInt16BE(0);
-    const lo = buf.readUInt16BE(2);
-    return { ok: true, words: wordOrder === 'little' ? [lo, hi] : [hi, lo] };
+  const count = REGISTERS_OF_TYPE[type];
+  if (type === 'float32') scratch.setFloat32(0, scaled);
+  else if (type === 'float64') scratch.setFloat64(0, scaled);
+  else if (type === 'int64' || type === 'uint64') {
+    const raw = Math.round(scaled);
+    const [min, max] = type === 'int64' ? [-(2 ** 63), 2 ** 63 - 1] : [0, 2 ** 64 - 1];
+    if (raw < min || raw > max) return { ok: false, reason: `${value} is outside what ${type} holds` };
+    if (type === 'int64') scratch.setBigInt64(0, BigInt(raw));
+    else scratch.setBigUint64(0, BigInt(raw));
+  } else {
+    const raw = Math.round(scaled);
+    const [min, max] = RANGES[type];
+    if (raw < min || raw > max) return { ok: false, reason: `${value} is outside what ${type} holds here (${min * point.scale + point.offset}…${max * point.scale + point.offset})` };
+    if (type === 'int16') scratch.setInt16(0, raw);
+    else if (type === 'uint16') scratch.setUint16(0, raw);
+    else if (type === 'int32') scratch.setInt32(0, raw);
+    else scratch.setUint32(0, raw);
   }
-  const raw = Math.round(scaled);
-  const [min, max] = RANGES[type];
-  if (raw < min || raw > max) return { ok: false, reason: `${value} is outside what ${type} holds here (${min * point.scale + point.offset}…${max * point.scale + point.offset})` };
-  if (type === 'int16' || type === 'uint16') return { ok: true, words: [raw & 0xffff] };
-  const buf = Buffer.alloc(4);
-  if (type === 'int32') buf.writeInt32BE(raw, 0);
-  else buf.writeUInt32BE(raw, 0);
-  const hi = buf.readUInt16BE(0);
-  const lo = buf.readUInt16BE(2);
-  return { ok: true, words: wordOrder === 'little' ? [lo, hi] : [hi, lo] };
+  return { ok: true, words: spreadWords(point, count) };
 }

@@ -46,12 +46,27 @@ export const ModbusRegisterSchema = Type.Object(
   {
     table: Type.Union([Type.Literal('holding'), Type.Literal('input'), Type.Literal('coil'), Type.Literal('discrete')]),
     address: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** int64/uint64 travel as JSON numbers: beyond ±2^53 they lose their last digits. */
     type: Type.Union(
-      [Type.Literal('bool'), Type.Literal('int16'), Type.Literal('uint16'), Type.Literal('int32'), Type.Literal('uint32'), Type.Literal('float32')],
+      [
+        Type.Literal('bool'),
+        Type.Literal('int16'),
+        Type.Literal('uint16'),
+        Type.Literal('int32'),
+        Type.Literal('uint32'),
+        Type.Literal('float32'),
+        Type.Literal('int64'),
+        Type.Literal('uint64'),
+        Type.Literal('float64'),
+      ],
       { default: 'uint16' },
     ),
-    /** Order of the 16-bit words of a 32-bit value: `big` is ABCD (the default), `little` is CDAB. */
+    /** Order of the 16-bit words of a 32- or 64-bit value: `big` is ABCD (the default), `little` is CDAB. */
     wordOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
+    /** Order of the two bytes in each register: `big` (the Modbus standard), or `little` for devices that swap them (BADC, DCBA). */
+    byteOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
+    /** A `bool` kept in one bit of a register (0 = least significant); without it a non-zero register is true. */
+    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
   },
   strict,
 );

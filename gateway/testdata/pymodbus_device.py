@@ -6,6 +6,10 @@ Holding registers (0-based protocol addresses, zero_mode):
   2-3  float32 -3.25, little-endian words (CDAB)
   4-5  int32 -123456, big-endian words
   6    absent: a read of it answers exception 2 (illegal data address)
+  10   status word 0x8005: bits 0, 2 and 15 set
+  20-23 float64 -1234.5678, big-endian words
+  24-27 int64 -9007199254740991 (-(2^53 - 1)), little-endian words
+  28-29 float32 101.25 with the bytes of each register swapped (BADC)
 Coils: 0 on, 1 off.
 """
 import logging
@@ -18,13 +22,23 @@ from pymodbus.server import StartTcpServer
 logging.basicConfig(level=logging.CRITICAL)
 
 
-def words(fmt, value, little=False):
-    hi, lo = struct.unpack('>HH', struct.pack(fmt, value))
-    return [lo, hi] if little else [hi, lo]
+def words(fmt, value, little=False, swap_bytes=False):
+    raw = struct.pack(fmt, value)
+    if swap_bytes:
+        raw = b''.join(raw[i + 1:i + 2] + raw[i:i + 1] for i in range(0, len(raw), 2))
+    ws = list(struct.unpack('>' + 'H' * (len(raw) // 2), raw))
+    return ws[::-1] if little else ws
 
 
-holding = {}
-for start, ws in ((0, words('>f', 12.5)), (2, words('>f', -3.25, little=True)), (4, words('>i', -123456))):
+holding = {10: 0x8005}
+for start, ws in (
+    (0, words('>f', 12.5)),
+    (2, words('>f', -3.25, little=True)),
+    (4, words('>i', -123456)),
+    (20, words('>d', -1234.5678)),
+    (24, words('>q', -9007199254740991, little=True)),
+    (28, words('>f', 101.25, swap_bytes=True)),
+):
     for i, w in enumerate(ws):
         holding[start + i] = w
 

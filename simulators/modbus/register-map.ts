@@ -96,7 +96,7 @@ export class RegisterMap {
   sitePoints(asset: string): ModbusPoint[] {
     return this.entries.map((e) => ({
       id: `${asset}.${e.point}`,
-      modbus: { table: e.table, address: e.address, type: e.type, wordOrder: 'big' as const },
+      modbus: { table: e.table, address: e.address, type: e.type, wordOrder: 'big' as const, byteOrder: 'big' as const },
       scale: e.scale ?? 1,
       offset: 0,
       ...(e.unit ? { unit: e.unit } : {}),

@@ -120,15 +120,16 @@ function buildPlants(site: Site, seed: number, start: number): Map<string, Modbu
   return plants;
 }
 
-const WORDS: Record<ModbusPoint['modbus']['type'], number> = { bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2 };
+const WORDS: Record<ModbusPoint['modbus']['type'], number> = { bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2, int64: 4, uint64: 4, float64: 4 };
 
 /** One point's sample, read from the bank as a poll reads it and decoded as the gateway decodes it. */
 function readPoint(plant: ModbusPlant, point: ModbusPoint, ts: number): Sample {
-  const { table, address, type, wordOrder } = point.modbus;
+  const { table, address, type, wordOrder, byteOrder, bit } = point.modbus;
   if (table === 'coil' || table === 'discrete') return { point: point.id, ts, value: plant.bank.readBits(table, address, 1)[0]!, quality: 'good' };
   const words = plant.bank.readRegisters(table, address, WORDS[type]);
-  if (type === 'bool') return { point: point.id, ts, value: words[0] !== 0, quality: 'good' };
-  if (type === 'int32') throw new Error(`${point.id}: int32 points are not recorded (no demo model serves one)`);
+  if (type === 'bool') return { point: point.id, ts, value: bit === undefined ? words[0] !== 0 : ((words[0]! >> bit) & 1) === 1, quality: 'good' };
+  // No demo model serves these: the recorder need not decode them.
+  if (type === 'int32' || WORDS[type] > 2 || byteOrder === 'little') throw new Error(`${point.id}: ${type}${byteOrder === 'little' ? ' with swapped bytes' : ''} points are not recorded (no demo model serves one)`);
   // The register map's decoder (ABCD) with the site's scale; CDAB swaps the words first.
   const ordered = wordOrder === 'little' ? [words[1]!, words[0]!] : words;
   const value = decode({ point: point.id, table, address, type: type as RegisterType, scale: point.scale, meaning: '', tags: [] }, ordered) + point.offset;
