@@ -150,6 +150,21 @@ describe('gateway', () => {
     expect(ing.invalid).toBe(0);
   });
 
+  it('past its age bound the outbox drops the oldest batches and says so on the status topic', async () => {
+    const port = await freePort();
+    await device(port, pumpMemory());
+    // Nobody acknowledges: batches pile up until the 600 ms age bound drops them.
+    const ing = await ingest(false);
+    const gw = await gateway(siteWith([{ id: 'pump-1', port, points: PUMP_POINTS, extra: 'heartbeat' }]), { outbox: { maxAgeMs: 600 }, statusEveryMs: 200 });
+
+    const status = await eventually(() => ing.statuses.find((s) => (s.outbox?.dropped ?? 0) > 0), 10_000);
+    expect(status.online).toBe(true);
+    expect(gw.stats().outbox.dropped).toBeGreaterThanOrEqual(status.outbox!.dropped);
+    // What is left is younger than the bound (give or take one sweep).
+    await eventually(() => gw.stats().outbox.oldestTs !== null);
+    expect(Date.now() - gw.stats().outbox.oldestTs!).toBeLessThan(600 + 1500);
+  });
+
   it('sends a change past the deadband only, and every point again at its heartbeat', async () => {
     const port = await freePort();
     const dev = await device(port, pumpMemory());
