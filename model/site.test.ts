@@ -32,7 +32,7 @@ describe('site file loader', () => {
     expect(site.assets.filter((a) => a.class === 'camera')).toHaveLength(40);
     const pressure = site.devices[0]!.points.find((p) => p.id === 'pump-b1-1.discharge_pressure')!;
     if (!('modbus' in pressure)) throw new Error('a Modbus point expected');
-    expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big' });
+    expect(pressure.modbus).toEqual({ table: 'holding', address: 2, type: 'float32', wordOrder: 'big', byteOrder: 'big' });
     expect(pressure.scale).toBe(1);
     expect(site.detectors[0]).toMatchObject({ type: 'threshold', lo: 0.6, deadband: 0.05, onDelayMs: 2000, offDelayMs: 0, latching: false });
     expect(site.roster.people.map((p) => p.username)).toEqual(['technician', 'technician2', 'security']);
@@ -81,6 +81,20 @@ describe('site file loader', () => {
   it('rejects a point whose asset does not exist and a non-bool coil', () => {
     const problems = problemsOf(demoText.replace('{ id: pump-b1-2.running, modbus: { table: discrete, address: 0, type: bool }', '{ id: pump-b9.running, modbus: { table: discrete, address: 0, type: uint16 }'));
     expect(problems.map((p) => p.message)).toEqual(expect.arrayContaining([expect.stringMatching(/asset 'pump-b9'/), expect.stringMatching(/type must be bool/)]));
+  });
+
+  it('takes a bit only for a bool kept in a register', () => {
+    const problems = problemsOf(
+      demoText
+        .replace('{ id: pump-b1-2.running, modbus: { table: discrete, address: 0, type: bool }', '{ id: pump-b1-2.running, modbus: { table: discrete, address: 0, type: bool, bit: 1 }')
+        .replace(/modbus: \{ table: holding, address: 2, type: float32 \}/, 'modbus: { table: holding, address: 2, type: float32, bit: 3 }'),
+    );
+    expect(problems.map((p) => [p.field.split('.').at(-1), p.message])).toEqual(
+      expect.arrayContaining([
+        ['bit', "a discrete is a bit already: drop 'bit'"],
+        ['bit', "'bit' picks one bit of a register: type must be bool"],
+      ]),
+    );
   });
 
   it('reports YAML syntax errors with their line', () => {

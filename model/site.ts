@@ -82,6 +82,8 @@ function checkReferences(site: Site): Array<[Path, string]> {
       if (!('modbus' in p)) return;
       const bits = p.modbus.table === 'coil' || p.modbus.table === 'discrete';
       if (bits && p.modbus.type !== 'bool') out.push([['devices', i, 'points', j, 'modbus', 'type'], `a ${p.modbus.table} holds one bit: type must be bool`]);
+      if (p.modbus.bit !== undefined && (bits || p.modbus.type !== 'bool'))
+        out.push([['devices', i, 'points', j, 'modbus', 'bit'], bits ? `a ${p.modbus.table} is a bit already: drop 'bit'` : `'bit' picks one bit of a register: type must be bool`]);
     });
   });
 
