@@ -17,6 +17,7 @@ import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { deviceEventBatch, telemetryBatch } from '@vigil/model';
 import { streamOf, type Outbox, type OutboxBacklog, type OutboxBatch, type OutboxDelivery } from './outbox.ts';
 import { batchRecord, jsonRecord, RecordKind, scanSegment, segmentHeader, SEGMENT_HEADER_BYTES } from './outbox-segment.ts';
 
@@ -275,7 +276,7 @@ export class DiskOutbox implements Outbox {
     const items: ReadonlyArray<{ ts: number }> = 'events' in batch ? batch.events : batch.samples;
     let oldestTs = Number.POSITIVE_INFINITY;
     for (const s of items) if (s.ts < oldestTs) oldestTs = s.ts;
-    const payload = Buffer.from(JSON.stringify(batch), 'utf8');
+    const payload = Buffer.from('events' in batch ? deviceEventBatch.encode(batch) : telemetryBatch.encode(batch), 'utf8');
     const record = batchRecord({ device, seq, oldestTs, samples: items.length }, payload);
     this.seqs.set(device, seq);
     const cache = this.cached + payload.length <= this.cacheBytes;

@@ -19,6 +19,11 @@ export interface ModbusDriverOptions {
   log: Logger;
   /** Reconnect delay: doubles from `firstMs` up to `maxMs` while the device stays unreachable. */
   backoff?: Backoff;
+  /**
+   * Where in the cycle this device polls, ms after connecting. The gateway spreads its devices over
+   * the cycle, so a hundred devices do not all poll (and allocate, and publish) in the same moment.
+   */
+  phaseMs?: number;
 }
 
 // modbus-serial is CommonJS: its typings see the class on `.default`, which it also sets at run time.
@@ -30,6 +35,9 @@ const ILLEGAL_DATA_ADDRESS = 2;
 
 /** The first retry of a timed-out read waits this long; each further retry twice as long. */
 const RETRY_FIRST_MS = 100;
+
+/** One read's result within a cycle: the registers or bits it returned, or its points' bad samples. */
+type ReadOutcome = { read: ModbusRead; data: readonly number[] | readonly boolean[] } | { samples: Sample[] };
 
 type Failure = { kind: 'timeout' } | { kind: 'exception'; code: number | null; message: string } | { kind: 'comm-lost'; message: string };
 
@@ -49,6 +57,7 @@ export class ModbusDriver implements Driver {
   private readonly log: Logger;
   private readonly backoff: Backoff;
   private readonly maxInFlight: number;
+  private readonly phaseMs: number;
   private plan: PollPlan;
   /** Set when a read of this cycle used up its retries: the device is not answering, the rest of the cycle tries once. */
   private cycleTimedOut = false;
@@ -64,6 +73,7 @@ export class ModbusDriver implements Driver {
     this.device = opts.device.id;
     this.log = opts.log.child({ device: opts.device.id });
     this.backoff = opts.backoff ?? { firstMs: 1000, maxMs: 30_000 };
+    this.phaseMs = Math.max(0, opts.phaseMs ?? 0);
     // modbus-serial numbers transactions modulo 256: more in flight would reuse an id still waiting.
     this.maxInFlight = Math.max(1, Math.min(255, opts.device.maxRequestsInFlight));
     this.plan = planPolls(opts.device.points, { maxGapRegisters: opts.device.maxGapRegisters, maxGapBits: opts.device.maxGapBits });
@@ -103,7 +113,9 @@ export class ModbusDriver implements Driver {
             continue;
           }
           delay = this.backoff.firstMs;
-          due = Date.now();
+          due = Date.now() + this.phaseMs;
+          await this.pause(this.phaseMs);
+          if (this.stopped) break;
         }
         const started = Date.now();
         await this.pollOnce(started);
@@ -207,13 +219,13 @@ export class ModbusDriver implements Driver {
     let trouble: 'timeout' | 'exception' | null = null;
     const reads = this.plan.reads;
     this.cycleTimedOut = false;
-    // Each read's samples in its slot, so the cycle keeps plan order however replies interleave.
-    const results: Sample[][] = [];
+    // Each read's outcome in its slot, so the cycle keeps plan order however replies interleave.
+    const outcomes: ReadOutcome[][] = [];
     let next = 0;
     const lane = async () => {
       while (next < reads.length && !this.stopped && this.connected) {
         const i = next++;
-        results[i] = await this.readSamples(client, reads[i]!, ts, (kind) => (trouble ??= kind));
+        outcomes[i] = await this.readOutcomes(client, reads[i]!, ts, (kind) => (trouble ??= kind));
       }
     };
     // Up to `maxInFlight` requests on the connection at once; modbus-serial matches replies by MBAP transaction id.
@@ -223,15 +235,18 @@ export class ModbusDriver implements Driver {
       this.lost();
       return;
     }
-    const samples = results.flat();
+    // Decoded only now, in one go: while the cycle waits for replies it holds the raw registers
+    // (~1 KB a read), not a sample object per point, which would outlive V8's young generation.
+    const samples: Sample[] = [];
+    for (const slot of outcomes) for (const o of slot) for (const s of 'data' in o ? decodeRead(o.read, o.data, ts) : o.samples) samples.push(s);
     this.setState(trouble ? { state: 'degraded', reason: trouble, since: ts } : { state: 'online', since: ts });
     this.sink?.cycle({ device: this.device, ts, samples, kind: 'poll', durationMs: Date.now() - ts });
   }
 
-  /** One read's samples: decoded, or bad with the reason; a merged read the device refuses is split. */
-  private async readSamples(client: ModbusClient, read: ModbusRead, ts: number, troubled: (kind: 'timeout' | 'exception') => void): Promise<Sample[]> {
+  /** What one read brought: its raw data, or its points' bad samples; a merged read the device refuses is split. */
+  private async readOutcomes(client: ModbusClient, read: ModbusRead, ts: number, troubled: (kind: 'timeout' | 'exception') => void): Promise<ReadOutcome[]> {
     try {
-      return decodeRead(read, await this.readWithRetries(client, read), ts);
+      return [{ read, data: await this.readWithRetries(client, read) }];
     } catch (err) {
       const failure = classify(err);
       // A socket that closed mid-read surfaces as a timeout: it is a lost connection.
@@ -244,12 +259,12 @@ export class ModbusDriver implements Driver {
         this.log.info({ table: read.table, start: read.start, count: read.count }, 'device refused a merged read; reading its points singly');
         const parts = splitRead(read);
         this.plan = { reads: this.plan.reads.flatMap((r) => (r === read ? parts : [r])) };
-        const samples: Sample[] = [];
+        const outcomes: ReadOutcome[] = [];
         for (const part of parts) {
           if (this.stopped || !this.connected) break;
-          samples.push(...(await this.readSamples(client, part, ts, troubled)));
+          outcomes.push(...(await this.readOutcomes(client, part, ts, troubled)));
         }
-        return samples;
+        return outcomes;
       }
       if (failure.kind === 'exception') {
         this.log.warn({ table: read.table, start: read.start, count: read.count, code: failure.code, message: failure.message }, 'modbus exception');
@@ -258,7 +273,7 @@ export class ModbusDriver implements Driver {
       }
       troubled(failure.kind);
       this.sink?.error(this.device, failure.kind);
-      return badRead(read, ts, failure.kind);
+      return [{ samples: badRead(read, ts, failure.kind) }];
     }
   }
 

@@ -14,6 +14,7 @@
  * checksum and ends the segment there.
  */
 import { Buffer } from 'node:buffer';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 export const SEGMENT_MAGIC = Buffer.from('VGOB');
 export const SEGMENT_VERSION = 1;
@@ -27,21 +28,12 @@ export const RecordKind = { batch: 1, ack: 2, snapshot: 3 } as const;
 /** Bytes of a batch body before its payload, excluding the device name. */
 const BATCH_META_BYTES = 1 + 8 + 8 + 4 + 2;
 
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, as zlib and PNG), continued from `crc` so a body can be summed in parts. */
+/**
+ * CRC-32 (IEEE 802.3, as zlib and PNG), continued from `crc` so a body can be summed in parts.
+ * zlib's, native: ten times the speed of a table loop in JS (the outbox sums ~7 MB/s at 100k points/s).
+ */
 export function crc32(data: Uint8Array, crc = 0): number {
-  let c = ~crc;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+  return zlibCrc32(data, crc);
 }
 
 export function segmentHeader(): Buffer {
