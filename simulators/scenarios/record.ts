@@ -225,7 +225,9 @@ export function scenarioStartOn(scenario: Scenario, timeZone: string, date: stri
   // endOfDay is UTC: in a zone ahead of UTC it may already be the next local day.
   const local = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
   while (local.format(new Date(start)) > date) start -= 86_400_000;
-  return Math.round(start);
+  // The clock runs from the moment it was made: drop the few ms that passed before now() was read
+  // (a start time of day is whole minutes).
+  return Math.round(start / 1000) * 1000;
 }
 
 function argValue(args: string[], name: string): string | undefined {
