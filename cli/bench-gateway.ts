@@ -170,10 +170,13 @@ async function measureShape(opts: GatewayBenchOptions, shape: { devices: number;
     exited.catch(() => undefined);
     opts.progress(`gateway: ${shape.devices} device(s) × ${shape.points.toLocaleString('en')} registers, 1 s cycle, ${shape.requestsInFlight} request(s) in flight; start-up, warm-up ${warmupMs / 1000} s + ${opts.seconds} s …`);
     // Started: every device delivered a batch (the site file read, every connection made).
-    const running = (async () => {
-      while (consumer!.devices() < shape.devices) await sleep(100);
-    })();
-    await Promise.race([running, exited, sleep(180_000).then(() => Promise.reject(new Error('vigil gateway did not deliver from every device within 180 s')))]);
+    // Polled, not raced against a long timer: a pending 180 s timer would hold the bench open after it finished.
+    const deadline = performance.now() + 180_000;
+    while (consumer.devices() < shape.devices) {
+      if (gateway.exitCode !== null || gateway.signalCode !== null) throw new Error(`vigil gateway exited with ${gateway.exitCode ?? gateway.signalCode}`);
+      if (performance.now() > deadline) throw new Error('vigil gateway did not deliver from every device within 180 s');
+      await sleep(100);
+    }
     const startupMs = performance.now() - startedAt;
     await Promise.race([sleep(warmupMs), exited]);
 
