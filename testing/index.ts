@@ -7,31 +7,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A free TCP port on 127.0.0.1: bind port 0, read it, release it. modbus-serial and
+ * A free TCP port on 127.0.0.1, below the ephemeral range (see pickPort). modbus-serial and
  * @bacnet-js/client treat port 0 as "the default port", so tests pick real ones.
  */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  return pickPort((port) =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    }),
+  );
 }
 
 /** A free UDP port on 127.0.0.1 (BACnet/IP). */
 export async function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.on('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
+  return pickPort((port) =>
+    new Promise((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    }),
+  );
+}
+
+/**
+ * A random port below Linux's ephemeral range (32768–60999) that binds now. Port 0 would hand out
+ * an ephemeral port, which the kernel may give to some test's outgoing connection before the test
+ * listens on it (seen as EADDRINUSE under the full suite).
+ */
+async function pickPort(bindable: (port: number) => Promise<boolean>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 after 200 tries');
 }
 
 /** Whether `VIGIL_REQUIRE_PEERS=1`: CI installed every outside program, so a missing one is a failure. */
